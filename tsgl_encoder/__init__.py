@@ -1,0 +1,8 @@
+"""tsgl-encoder: the TSGL inpainting encoder as a standalone feature-pyramid backbone."""
+
+from .encoder import TSGLConfig, TSGLEncoder, TSGLFeatures
+from .registry import create_encoder, get_config, list_encoders
+
+__version__ = "0.1.0"
+
+__all__ = ["TSGLConfig", "TSGLEncoder", "TSGLFeatures", "create_encoder", "get_config", "list_encoders"]

@@ -1,0 +1,227 @@
+"""TSGLEncoder: the two streams, the per-scale reconstruction and the pyramid, behind one interface.
+
+Paper: "Thinking inside the Convolution for Image Inpainting: Reconstructing Texture via Structure
+under Global and Local Side" (arXiv 2602.03013). Reference implementation: the official
+``TSGL_MEDFE`` code (``Generator``'s encoder part: ``en_high_*``, ``en_low_*``, ``h2l_*``,
+``en_fusion_*``).
+
+Data flow for ``K`` scales (``K = 5`` in every preset)::
+
+    S_1..S_K  = StructureStream(cat(edge, gray, mask))                 # reductions 2 .. 2**K
+    T_0, x_1  = TextureHead(cat(image, [smooth], mask))                # full res, 1/2
+    F_1       = Guidance_1(x_1, S_1, R_1 = T_0 - up2(x_1))
+    x_k       = TextureStage_k(F_{k-1});  F_k = Guidance_k(x_k, S_k, R_k = F_{k-1} - up2(x_k))
+    f_k       = ReLU(conv1x1(F_k));       f_{K+1} = CrossLayerBalance(f_1 .. f_K)
+
+The output is the pyramid ``[f_1 .. f_{K+1}]``, finest first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from .balance import CrossLayerBalance, PyramidProjection
+from .guidance import GuidanceBlock
+from .priors import StructurePriors
+from .structure import StructureStream
+from .texture import TextureStream
+
+
+@dataclass(frozen=True)
+class TSGLConfig:
+    """Hyper-parameters of a :class:`TSGLEncoder` (defaults: the official 256x256 model)."""
+
+    structure_channels: tuple[int, ...] = (64, 128, 256, 512, 1024)
+    structure_kernels: tuple[int, ...] = (7, 5, 5, 3, 3)
+    texture_dim: int = 180
+    depths: tuple[int, ...] = (2, 2, 6, 6)
+    num_heads: int = 4
+    window_size: int = 8
+    mlp_ratio: float = 2.0
+    tau: float = 100.0
+    # The official model builds its 1/32 stage for an 8x8 map: no shifted windows, and it is called
+    # without the hole mask (plain convs, unmasked attention). Kept so that checkpoints match.
+    shift_windows: tuple[bool, ...] = (True, True, True, False)
+    mask_aware_stages: tuple[bool, ...] = (True, True, True, False)
+    spade_hidden: int = 128
+    guidance_identity: bool = False
+    pyramid_channels: tuple[int, ...] = (64, 128, 256, 512, 512, 512)
+    smooth_input: bool = True
+    edge_sigma: float = 2.0
+
+    def __post_init__(self) -> None:
+        scales = len(self.structure_channels)
+        expected = {
+            "structure_kernels": (len(self.structure_kernels), scales),
+            "depths": (len(self.depths), scales - 1),
+            "shift_windows": (len(self.shift_windows), scales - 1),
+            "mask_aware_stages": (len(self.mask_aware_stages), scales - 1),
+            "pyramid_channels": (len(self.pyramid_channels), scales + 1),
+        }
+        for name, (got, want) in expected.items():
+            if got != want:
+                raise ValueError(
+                    f"{name} must have {want} entries for {scales} structure stages, got {got}"
+                )
+        if self.texture_dim % self.num_heads:
+            raise ValueError(
+                f"texture_dim ({self.texture_dim}) must be divisible by num_heads ({self.num_heads})"
+            )
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TSGLConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown TSGLConfig fields {unknown}; known fields: {sorted(known)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class TSGLFeatures(NamedTuple):
+    """What :meth:`TSGLEncoder.forward_features` returns (all lists finest first)."""
+
+    pyramid: list[Tensor]  # f_1 .. f_{K+1}, the public feature pyramid
+    texture: list[Tensor]  # F_1 .. F_K, reconstructed texture maps (texture_dim channels)
+    structure: list[Tensor]  # S_1 .. S_K, structure-stream maps (for an auxiliary edge head)
+    structure_mask: Tensor  # (B, 1, H / 2**K, W / 2**K) partial-conv mask after S_K, 1 = known
+    priors: Tensor  # (B, 2, H, W) the edge and gray maps the structure stream read
+
+
+class TSGLEncoder(nn.Module):
+    """The TSGL encoder as a feature-pyramid backbone.
+
+    Inputs: ``image (B, 3, H, W)`` in [-1, 1]; ``mask (B, 1, H, W)`` bool or {0, 1} float with
+    1 = known; optional ``edge``/``gray`` ``(B, 1, H, W)`` and ``smooth`` ``(B, 3, H, W)`` priors,
+    computed from the masked image (see :mod:`tsgl_encoder.priors`) when not given. Every input is
+    multiplied by the mask, so pixels inside the hole never influence any output.
+    ``H`` and ``W`` must be multiples of :attr:`size_divisor`.
+    """
+
+    def __init__(self, config: TSGLConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or TSGLConfig()
+        num_scales = len(config.structure_channels)
+        self.priors = StructurePriors(config.edge_sigma, with_smooth=config.smooth_input)
+        self.structure = StructureStream(config.structure_channels, config.structure_kernels)
+        self.texture = TextureStream(
+            in_channels=(7 if config.smooth_input else 4), dim=config.texture_dim, depths=config.depths,
+            num_heads=config.num_heads, window_size=config.window_size, shift_windows=config.shift_windows,
+            mask_aware_stages=config.mask_aware_stages, mlp_ratio=config.mlp_ratio, tau=config.tau,
+        )
+        self.guidance = nn.ModuleList(
+            GuidanceBlock(config.texture_dim, c, config.spade_hidden, config.guidance_identity)
+            for c in config.structure_channels
+        )
+        self.projections = nn.ModuleList(
+            PyramidProjection(config.texture_dim, c) for c in config.pyramid_channels[:num_scales]
+        )
+        self.balance = CrossLayerBalance(config.pyramid_channels[:num_scales], config.pyramid_channels[-1])
+
+        self.out_channels: tuple[int, ...] = tuple(config.pyramid_channels)
+        self.reductions: tuple[int, ...] = tuple(2 ** (i + 1) for i in range(num_scales + 1))
+        self.size_divisor: int = self.reductions[-1]
+        self.depth: int = len(self.out_channels)
+        self.output_stride: int = self.reductions[-1]
+        modules = [f"projections.{i}" for i in range(num_scales)] + ["balance"]
+        self.feature_info: list[dict] = [
+            {"num_chs": c, "reduction": r, "module": m}
+            for c, r, m in zip(self.out_channels, self.reductions, modules, strict=True)
+        ]
+
+    # ----------------------------------------------------------------- forward
+    def forward(
+        self, image: Tensor, mask: Tensor, edge: Tensor | None = None, gray: Tensor | None = None,
+        smooth: Tensor | None = None,
+    ) -> list[Tensor]:
+        """The feature pyramid ``[f_1 .. f_{K+1}]``: :attr:`out_channels` at :attr:`reductions`."""
+        return self.forward_features(image, mask, edge, gray, smooth).pyramid
+
+    def forward_features(
+        self, image: Tensor, mask: Tensor, edge: Tensor | None = None, gray: Tensor | None = None,
+        smooth: Tensor | None = None,
+    ) -> TSGLFeatures:
+        """The pyramid plus the texture and structure maps, for training with structure supervision."""
+        mask = self._check_inputs(image, mask, edge, gray, smooth)
+        masked_image = image * mask
+        if edge is None or gray is None or (self.config.smooth_input and smooth is None):
+            auto_edge, auto_gray, auto_smooth = self.priors(masked_image, mask)
+            edge = auto_edge if edge is None else edge
+            gray = auto_gray if gray is None else gray
+            smooth = auto_smooth if smooth is None else smooth
+        priors = torch.cat([edge, gray], dim=1).to(image.dtype) * mask  # (B, 2, H, W)
+
+        structure, structure_mask = self.structure(torch.cat([priors, mask], dim=1), mask)
+        texture_in = [masked_image, smooth.to(image.dtype) * mask] if self.config.smooth_input else [masked_image]
+        finer, x, texture_mask = self.texture.head(torch.cat([*texture_in, mask], dim=1), mask)
+
+        texture = []
+        for k, guide in enumerate(self.guidance):
+            if k > 0:
+                x, texture_mask = self.texture.stages[k - 1](finer, texture_mask)  # (B, C, H/2^(k+1), ..)
+            finer = guide(x, structure[k], finer)
+            texture.append(finer)
+        pyramid = [project(t) for project, t in zip(self.projections, texture, strict=True)]
+        pyramid.append(self.balance(pyramid))
+        return TSGLFeatures(pyramid, texture, structure, structure_mask, priors)
+
+    # ------------------------------------------------------------ validation
+    def _check_inputs(
+        self, image: Tensor, mask: Tensor, edge: Tensor | None, gray: Tensor | None, smooth: Tensor | None
+    ) -> Tensor:
+        """Validates the inputs and returns the mask as a {0, 1} tensor of the image's dtype."""
+        if not isinstance(image, Tensor):
+            raise TypeError(f"image must be a torch.Tensor, got {type(image).__name__}")
+        if not isinstance(mask, Tensor):
+            raise TypeError(f"mask must be a torch.Tensor, got {type(mask).__name__}")
+        if not image.is_floating_point():
+            raise TypeError(f"image must be a floating-point tensor in [-1, 1], got dtype {image.dtype}")
+        if image.ndim != 4 or image.shape[1] != 3:
+            raise ValueError(f"image must have shape (B, 3, H, W), got {tuple(image.shape)}")
+        batch, _, height, width = image.shape
+        if height % self.size_divisor or width % self.size_divisor:
+            raise ValueError(
+                f"image height and width must be multiples of size_divisor={self.size_divisor}, "
+                f"got {height}x{width} (e.g. pad or resize to "
+                f"{math.ceil(height / self.size_divisor) * self.size_divisor}x"
+                f"{math.ceil(width / self.size_divisor) * self.size_divisor})"
+            )
+        if mask.shape != (batch, 1, height, width):
+            raise ValueError(f"mask must have shape {(batch, 1, height, width)}, got {tuple(mask.shape)}")
+        if mask.dtype != torch.bool:
+            if not mask.is_floating_point():
+                raise TypeError(f"mask must be bool or floating point with values {{0, 1}}, got {mask.dtype}")
+            if not torch.compiler.is_compiling() and not ((mask == 0) | (mask == 1)).all():
+                raise ValueError("mask must be binary (1 = known, 0 = hole); got values other than 0 and 1")
+        for name, prior, channels in (("edge", edge, 1), ("gray", gray, 1), ("smooth", smooth, 3)):
+            if prior is not None and prior.shape != (batch, channels, height, width):
+                raise ValueError(
+                    f"{name} must have shape {(batch, channels, height, width)}, got {tuple(prior.shape)}"
+                )
+        if not torch.compiler.is_compiling():
+            for name, tensor in (("image", image), ("edge", edge), ("gray", gray), ("smooth", smooth)):
+                if tensor is not None and not torch.isfinite(tensor).all():
+                    raise ValueError(f"{name} contains NaN or inf values")
+        return mask.to(image.dtype)
+
+    # ------------------------------------------------------- save / load
+    def save_pretrained(self, directory: str) -> None:
+        """Writes ``model.safetensors`` (weights + config) and ``config.json`` into ``directory``."""
+        from .hub import save_pretrained
+
+        save_pretrained(self, directory)
+
+    @classmethod
+    def from_pretrained(cls, path: str, map_location: str | torch.device = "cpu") -> TSGLEncoder:
+        """Loads an encoder from a directory written by :meth:`save_pretrained` or a ``.safetensors`` file."""
+        from .hub import load_pretrained
+
+        return load_pretrained(path, map_location)

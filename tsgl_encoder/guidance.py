@@ -1,0 +1,116 @@
+"""Reconstructing texture via structure, on the global and the local side (the paper's guidance step).
+
+After each downsampling, the texture map ``x_k`` is normalised and denormalised with a scale and a
+shift predicted from structure (SPADE, Park et al. 2019: ``out = norm(x) * (1 + gamma) + beta``):
+
+* **global side**: BatchNorm without affine (statistics over batch and space per channel),
+  denormalised from the structure map ``S_k``; twice, each followed by leaky ReLU and a
+  spectral-normalised 3x3 conv (official ``norm_0/conv_0``, ``norm_1/conv_1``);
+* **local side**: positional normalisation (PONO: per-pixel statistics across channels),
+  denormalised from the **local residual structure** ``R_k = F_{k-1} - up2(x_k)``, what the finer map
+  held that the coarser one lost (official ``norm_s/conv_s``).
+
+``F_k = global + local`` (``+ x_k`` in the official 512x512 LaMa variant: ``identity=True``).
+The public material does not spell out the paper's Eq. 6; this is the official code's reading.
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+LRELU_SLOPE = 0.2
+
+
+class PositionalNorm2d(nn.Module):
+    """PONO (Li et al. 2019): normalise each pixel across channels (unbiased variance)."""
+
+    def __init__(self, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x: Tensor) -> Tensor:
+        mean = x.mean(dim=1, keepdim=True)
+        std = (x.var(dim=1, keepdim=True) + self.eps).sqrt()
+        return (x - mean) / std
+
+
+class SPADE(nn.Module):
+    """Spatially-adaptive denormalisation of ``norm(x)`` from a conditioning map."""
+
+    def __init__(self, norm: nn.Module, channels: int, cond_channels: int, hidden: int) -> None:
+        super().__init__()
+        self.norm = norm
+        self.shared = nn.Sequential(nn.Conv2d(cond_channels, hidden, 3, padding=1), nn.ReLU())
+        self.to_gamma = nn.Conv2d(hidden, channels, 3, padding=1)
+        self.to_beta = nn.Conv2d(hidden, channels, 3, padding=1)
+
+    def forward(self, x: Tensor, cond: Tensor) -> Tensor:
+        if cond.shape[-2:] != x.shape[-2:]:
+            cond = F.interpolate(cond, size=x.shape[-2:], mode="nearest")
+        hidden = self.shared(cond)
+        return self.norm(x) * (1 + self.to_gamma(hidden)) + self.to_beta(hidden)
+
+
+def sn_conv3x3(channels_in: int, channels_out: int) -> nn.Module:
+    return spectral_norm(nn.Conv2d(channels_in, channels_out, 3, padding=1))
+
+
+def local_residual_structure(finer: Tensor, texture: Tensor) -> Tensor:
+    """``R_k = F_{k-1} - nearest_up2(x_k)`` at the finer scale, resized bilinearly to ``x_k``'s size."""
+    lost = finer - F.interpolate(texture, scale_factor=2.0, mode="nearest")
+    return F.interpolate(lost, size=texture.shape[-2:], mode="bilinear", align_corners=True)
+
+
+class GlobalReconstruction(nn.Module):
+    """BN -> SPADE(S_k) -> lrelu -> SNconv -> BN -> SPADE(S_k) -> lrelu -> SNconv."""
+
+    def __init__(self, dim: int, structure_channels: int, hidden: int) -> None:
+        super().__init__()
+        self.spade_in = SPADE(nn.BatchNorm2d(dim, affine=False), dim, structure_channels, hidden)
+        self.conv_in = sn_conv3x3(dim, dim)
+        self.spade_out = SPADE(nn.BatchNorm2d(dim, affine=False), dim, structure_channels, hidden)
+        self.conv_out = sn_conv3x3(dim, dim)
+
+    def forward(self, texture: Tensor, structure: Tensor) -> Tensor:
+        x = self.conv_in(F.leaky_relu(self.spade_in(texture, structure), LRELU_SLOPE))
+        return self.conv_out(F.leaky_relu(self.spade_out(x, structure), LRELU_SLOPE))
+
+
+class LocalReconstruction(nn.Module):
+    """PONO -> SPADE(R_k) -> lrelu -> SNconv."""
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.spade = SPADE(PositionalNorm2d(), dim, dim, hidden)
+        self.conv = sn_conv3x3(dim, dim)
+
+    def forward(self, texture: Tensor, residual: Tensor) -> Tensor:
+        return self.conv(F.leaky_relu(self.spade(texture, residual), LRELU_SLOPE))
+
+
+class GuidanceBlock(nn.Module):
+    """``F_k = Global(x_k, S_k) + Local(x_k, R_k) [+ x_k]``: one reconstruction step per scale."""
+
+    def __init__(self, dim: int, structure_channels: int, hidden: int, identity: bool = False) -> None:
+        super().__init__()
+        self.global_side = GlobalReconstruction(dim, structure_channels, hidden)
+        self.local_side = LocalReconstruction(dim, hidden)
+        self.identity = identity
+
+    def forward(self, texture: Tensor, structure: Tensor, finer: Tensor) -> Tensor:
+        """texture ``x_k (B, C, h, w)``, structure ``S_k``, finer ``F_{k-1} (B, C, 2h, 2w)``."""
+        residual = local_residual_structure(finer, texture)
+        out = self.global_side(texture, structure) + self.local_side(texture, residual)
+        return out + texture if self.identity else out
+
+
+__all__ = [
+    "SPADE",
+    "GlobalReconstruction",
+    "GuidanceBlock",
+    "LocalReconstruction",
+    "PositionalNorm2d",
+    "local_residual_structure",
+]

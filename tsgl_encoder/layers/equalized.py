@@ -1,0 +1,87 @@
+"""Equalized-learning-rate layers (StyleGAN2 / MAT conventions, used by the official TSGL code).
+
+Weights are stored with unit variance and scaled by ``1 / sqrt(fan_in)`` at run time; the leaky
+ReLU (slope 0.2) is followed by a gain of ``sqrt(2)``; stride-2 convolutions first low-pass the
+input with the separable FIR filter ``[1, 3, 3, 1]`` (normalised), as ``conv2d_resample`` does.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+ACTIVATIONS = ("linear", "lrelu")
+LRELU_SLOPE = 0.2
+LRELU_GAIN = math.sqrt(2.0)
+BLUR_TAPS = (1.0, 3.0, 3.0, 1.0)
+
+
+def bias_act(x: Tensor, bias: Tensor | None, activation: str, channel_dim: int) -> Tensor:
+    """Add ``bias`` along ``channel_dim``, then apply ``activation`` with its StyleGAN gain."""
+    if bias is not None:
+        shape = [1] * x.ndim
+        shape[channel_dim] = -1
+        x = x + bias.reshape(shape)
+    if activation == "lrelu":
+        x = F.leaky_relu(x, LRELU_SLOPE) * LRELU_GAIN
+    return x
+
+
+def _check_activation(activation: str) -> None:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+
+
+class EqualizedLinear(nn.Module):
+    """Fully connected layer with run-time weight scaling (MAT's ``FullyConnectedLayer``)."""
+
+    def __init__(self, in_features: int, out_features: int, activation: str = "linear") -> None:
+        super().__init__()
+        _check_activation(activation)
+        self.weight = nn.Parameter(torch.randn(out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(out_features))
+        self.activation = activation
+        self.weight_gain = 1.0 / math.sqrt(in_features)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = F.linear(x, self.weight * self.weight_gain)
+        return bias_act(x, self.bias, self.activation, channel_dim=-1)
+
+
+class EqualizedConv2d(nn.Module):
+    """Convolution with run-time weight scaling; ``down=2`` blurs with [1,3,3,1] before striding."""
+
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, activation: str = "linear", down: int = 1
+    ) -> None:
+        super().__init__()
+        _check_activation(activation)
+        if down not in (1, 2):
+            raise ValueError(f"down must be 1 or 2, got {down!r}")
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.activation = activation
+        self.down = down
+        self.padding = kernel_size // 2
+        self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size**2)
+        taps = torch.tensor(BLUR_TAPS)
+        blur = torch.outer(taps, taps)
+        self.register_buffer("blur_kernel", blur / blur.sum(), persistent=False)  # (4, 4)
+
+    def _blur(self, x: Tensor) -> Tensor:
+        channels = x.shape[1]
+        kernel = self.blur_kernel.expand(channels, 1, -1, -1)
+        return F.conv2d(x, kernel, groups=channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        weight = self.weight * self.weight_gain
+        if self.down == 1:
+            x = F.conv2d(x, weight, padding=self.padding)
+        else:
+            # pad so that blur (4 taps) + stride-2 conv gives exactly H/2 (conv2d_resample's padding)
+            x = self._blur(F.pad(x, [self.padding + 1] * 4))
+            x = F.conv2d(x, weight, stride=2)
+        return bias_act(x, self.bias, self.activation, channel_dim=1)
