@@ -14,20 +14,19 @@ is multiplied by ``ratio``; its input is not re-masked).
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .equalized import EqualizedConv2d
-
-_EPS = 1e-8
-
 
 def mask_update(mask: Tensor, kernel_size: int, stride: int, padding: int) -> tuple[Tensor, Tensor]:
     """The partial-conv rule for a 1-channel mask ``(B, 1, H, W)``: returns ``(update, ratio)``."""
     ones = mask.new_ones(1, 1, kernel_size, kernel_size)
     window_sum = F.conv2d(mask, ones, stride=stride, padding=padding)  # (B, 1, H', W')
     update = window_sum.clamp(0.0, 1.0)
-    ratio = kernel_size**2 / (window_sum + _EPS) * update
+    # no epsilon (it would underflow in float16): windows without a known pixel get ratio 0
+    ratio = torch.where(window_sum > 0, kernel_size**2 / window_sum.clamp_min(1.0), 0.0)
     return update, ratio
 
 
