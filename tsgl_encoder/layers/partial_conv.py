@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from .equalized import EqualizedConv2d
 
+
 def mask_update(mask: Tensor, kernel_size: int, stride: int, padding: int) -> tuple[Tensor, Tensor]:
     """The partial-conv rule for a 1-channel mask ``(B, 1, H, W)``: returns ``(update, ratio)``."""
     ones = mask.new_ones(1, 1, kernel_size, kernel_size)
