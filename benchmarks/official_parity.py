@@ -36,8 +36,8 @@ def import_official(root: Path):
 
     sys.modules.setdefault("dnnlib", types.SimpleNamespace(EasyDict=EasyDict))
     sys.path.insert(0, str(train))
-    import model  # noqa: PLC0415  (the official model.py)
-    import trans  # noqa: PLC0415
+    import model
+    import trans
 
     return model, trans
 
