@@ -180,3 +180,16 @@ def test_state_dict_round_trip(make_inputs):
 
 def test_default_constructor_is_base():
     assert TSGLEncoder().config == get_config("tsgl_base")
+
+
+def test_torch_export_matches_eager(tiny, make_inputs):
+    image, mask = make_inputs(1, 64, 128)
+    exported = torch.export.export(tiny, (image, mask))
+    with torch.no_grad():
+        eager = tiny(image, mask)
+    other_image, other_mask = make_inputs(1, 64, 128, seed=5)
+    for a, b in zip(eager, exported.module()(image, mask), strict=True):
+        torch.testing.assert_close(a, b)
+    with torch.no_grad():
+        for a, b in zip(tiny(other_image, other_mask), exported.module()(other_image, other_mask), strict=True):
+            torch.testing.assert_close(a, b)
