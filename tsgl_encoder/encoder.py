@@ -85,6 +85,28 @@ class TSGLConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @property
+    def num_scales(self) -> int:
+        return len(self.structure_channels)
+
+    def with_scales(self, num_scales: int) -> TSGLConfig:
+        """The first ``num_scales`` scales of this configuration (for hosts that need a shallower pyramid).
+
+        The cross-layer balance then fuses levels ``1 .. num_scales`` into reduction ``2 ** (num_scales + 1)``.
+        """
+        if not 1 <= num_scales <= self.num_scales:
+            raise ValueError(f"num_scales must be in [1, {self.num_scales}], got {num_scales}")
+        stages = num_scales - 1
+        return dataclasses.replace(
+            self,
+            structure_channels=self.structure_channels[:num_scales],
+            structure_kernels=self.structure_kernels[:num_scales],
+            depths=self.depths[:stages],
+            shift_windows=self.shift_windows[:stages],
+            mask_aware_stages=self.mask_aware_stages[:stages],
+            pyramid_channels=(*self.pyramid_channels[:num_scales], self.pyramid_channels[-1]),
+        )
+
 
 class TSGLFeatures(NamedTuple):
     """What :meth:`TSGLEncoder.forward_features` returns (all lists finest first)."""
