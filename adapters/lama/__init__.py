@@ -1,0 +1,14 @@
+"""LaMa host: the reference generator, its presets and ``replace_encoder``."""
+
+from .ffc import FFCResNetGenerator
+from .presets import create_generator, list_generators
+from .swap import TSGLBottleneckStem, default_encoder, replace_encoder
+
+__all__ = [
+    "FFCResNetGenerator",
+    "TSGLBottleneckStem",
+    "create_generator",
+    "default_encoder",
+    "list_generators",
+    "replace_encoder",
+]

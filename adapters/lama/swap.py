@@ -1,0 +1,115 @@
+"""``replace_encoder``: put a TSGL encoder in front of LaMa's FFC ResNet blocks.
+
+LaMa's encoder is ``model.model[0:5]`` (reflection pad, 7x7 stem, three stride-2 FFC layers, the
+last of which opens the global branch and returns ``(local, global)`` at 1/8). The swap puts a
+:class:`TSGLBottleneckStem` at index 0 and ``nn.Identity`` at indices 1-4, so the FFC ResNet blocks,
+the decoder and their checkpoint keys (``model.5.*`` onwards) stay where they were.
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from tsgl_encoder import TSGLEncoder, get_config
+
+
+class TSGLBottleneckStem(nn.Module):
+    """LaMa input ``cat(img * (1 - mask), mask)`` -> TSGL pyramid level at 1/8 -> ``(local, global)``.
+
+    Converts LaMa's conventions (image in [0, 1], mask 1 = hole) to TSGL's ([-1, 1], 1 = known); the
+    edge and gray priors are computed by the encoder from the masked input only. Inputs whose size
+    is not a multiple of the encoder's ``size_divisor`` are padded (the padding counts as hole) and the
+    features are cropped back. A 1x1 conv + BatchNorm + ReLU (like the FFC layer it replaces) maps the
+    level onto the bottleneck width, split by the host's global ratio.
+    """
+
+    def __init__(self, encoder: TSGLEncoder, reduction: int, local_channels: int, global_channels: int) -> None:
+        super().__init__()
+        if reduction not in encoder.reductions:
+            raise ValueError(
+                f"encoder has no pyramid level at reduction {reduction} (its reductions: {encoder.reductions})"
+            )
+        self.encoder = encoder
+        self.level = encoder.reductions.index(reduction)
+        self.reduction = reduction
+        self.local_channels = local_channels
+        width = local_channels + global_channels
+        self.to_bottleneck = nn.Sequential(
+            nn.Conv2d(encoder.out_channels[self.level], width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(True)
+        )
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        if x.ndim != 4 or x.shape[1] != 4:
+            raise ValueError(
+                f"LaMa input must be cat(img * (1 - mask), mask) of shape (B, 4, H, W), got {tuple(x.shape)}"
+            )
+        height, width = x.shape[-2:]
+        divisor = self.encoder.size_divisor
+        pad_h, pad_w = -height % divisor, -width % divisor
+        image, hole = x[:, :3], x[:, 3:]
+        known = 1.0 - hole
+        if pad_h or pad_w:
+            image = F.pad(image, [0, pad_w, 0, pad_h])
+            known = F.pad(known, [0, pad_w, 0, pad_h])  # padding = hole
+        feature = self.encoder(image * 2.0 - 1.0, known)[self.level]  # (B, C, H'/r, W'/r)
+        feature = feature[..., : -(-height // self.reduction), : -(-width // self.reduction)]
+        bottleneck = self.to_bottleneck(feature)
+        return bottleneck[:, : self.local_channels], bottleneck[:, self.local_channels :]
+
+
+def _lama_layout(model: nn.Module) -> tuple[int, int, int]:
+    """``(n_downsampling, local_channels, global_channels)`` of a LaMa-shaped model, else ``TypeError``."""
+    layers = getattr(model, "model", None)
+    if not isinstance(layers, nn.Sequential) or len(layers) < 6:
+        raise TypeError(
+            f"replace_encoder expects a LaMa FFCResNetGenerator (an nn.Module whose .model is an nn.Sequential "
+            f"starting with ReflectionPad2d and FFC_BN_ACT layers), got {type(model).__name__}"
+        )
+    if isinstance(layers[0], TSGLBottleneckStem):
+        raise TypeError("this LaMa model already has a TSGL encoder at model.model[0]")
+    if not isinstance(layers[0], nn.ReflectionPad2d) or not hasattr(layers[1], "ffc"):
+        raise TypeError(
+            f"model.model[0:2] must be ReflectionPad2d and an FFC_BN_ACT stem, got "
+            f"{type(layers[0]).__name__} and {type(layers[1]).__name__}"
+        )
+    n_down = 0
+    while hasattr(layers[2 + n_down], "ffc") and getattr(layers[2 + n_down].ffc.convl2l, "stride", (1,))[0] == 2:
+        n_down += 1
+    last = layers[1 + n_down].ffc if n_down else None
+    if last is None or not isinstance(last.convl2g, nn.Conv2d):
+        raise TypeError("the last LaMa downsampling layer must open the global branch (ratio_gout > 0)")
+    return n_down, last.convl2l.out_channels, last.convl2g.out_channels
+
+
+def default_encoder(bottleneck_channels: int, n_downsampling: int) -> TSGLEncoder:
+    """The TSGL preset for a host of this width, cut so that its deepest level is the bottleneck.
+
+    With ``n_downsampling - 1`` scales, the cross-layer balance output lands at the bottleneck's
+    resolution, so every parameter of the encoder is used.
+    """
+    name = "tsgl_base" if bottleneck_channels >= 512 else "tsgl_small" if bottleneck_channels >= 256 else "tsgl_tiny"
+    return TSGLEncoder(get_config(name).with_scales(n_downsampling - 1))
+
+
+def replace_encoder(model: nn.Module, encoder: TSGLEncoder | None = None) -> nn.Module:
+    """Swaps LaMa's encoder (``model.model[0:5]``) for a TSGL encoder; returns the same ``model``.
+
+    ``encoder`` may be any :class:`TSGLEncoder` with a level at the bottleneck's reduction (1/8 for
+    LaMa); by default :func:`default_encoder` picks one for the host's width. Works on this library's
+    ``FFCResNetGenerator`` and on upstream's alike (duck-typed on ``model.model``).
+    """
+    n_down, local_channels, global_channels = _lama_layout(model)
+    if encoder is None:
+        encoder = default_encoder(local_channels + global_channels, n_down)
+    elif not isinstance(encoder, TSGLEncoder):
+        raise TypeError(f"encoder must be a TSGLEncoder or None, got {type(encoder).__name__}")
+    reference = next(model.parameters())
+    stem = TSGLBottleneckStem(encoder, 2**n_down, local_channels, global_channels)
+    model.model[0] = stem.to(device=reference.device, dtype=reference.dtype)
+    for index in range(1, 2 + n_down):
+        model.model[index] = nn.Identity()
+    return model
+
+
+__all__ = ["TSGLBottleneckStem", "default_encoder", "replace_encoder"]
