@@ -18,28 +18,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
-from PIL import Image
 
 from tsgl_encoder import create_encoder, list_encoders
+from tsgl_encoder.data import load_photo
 from tsgl_encoder.masks import brush_stroke_mask
 from tsgl_encoder.viz import feature_pca_rgb, to_rgb_array
-
-
-def load_photo(path: str | None, height: int, width: int) -> torch.Tensor:
-    """``(1, 3, H, W)`` in [-1, 1]: the given file, or scikit-image's bundled astronaut photo."""
-    if path is None:
-        from skimage import data
-
-        array = data.astronaut()  # shipped inside the scikit-image wheel: no download
-    else:
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"--image: no such file {path!r}")
-        array = np.asarray(Image.open(path).convert("RGB"))
-    resized = Image.fromarray(array).resize((width, height), Image.Resampling.BICUBIC)
-    tensor = torch.from_numpy(np.asarray(resized, dtype=np.float32) / 127.5 - 1.0)
-    return tensor.permute(2, 0, 1)[None]
 
 
 def main() -> None:

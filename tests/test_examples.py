@@ -26,3 +26,25 @@ def test_brush_stroke_masks_are_seeded_binary_and_partial():
     assert a.shape == (1, 128, 96) and torch.equal(a, b) and not torch.equal(a, c)
     assert set(a.unique().tolist()) <= {0.0, 1.0}
     assert 0.0 < (1 - a).mean() < 0.9
+
+
+def test_swap_lama_prints_the_parameter_table_and_writes_a_png(tmp_path):
+    out = tmp_path / "swap.png"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "swap_lama.py"), "--size", "64", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, check=True,
+    )
+    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line[:1].isalpha()}
+    assert rows["bottleneck"][0] == rows["bottleneck"][1] == "23,927,040"  # kept FFC blocks
+    assert rows["total"][0] == "27,048,835"
+    assert out.stat().st_size > 10_000
+
+
+def test_bundled_photos_are_real_rgb_images():
+    from tsgl_encoder.data import BUNDLED_PHOTOS, bundled_photo, load_photo
+
+    for name in BUNDLED_PHOTOS:
+        photo = bundled_photo(name)
+        assert photo.ndim == 3 and photo.shape[2] == 3 and photo.dtype.name == "uint8" and photo.std() > 10
+    tensor = load_photo(None, 64, 96)
+    assert tensor.shape == (1, 3, 64, 96) and -1 <= tensor.min() and tensor.max() <= 1

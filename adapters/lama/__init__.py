@@ -2,7 +2,7 @@
 
 from .ffc import FFCResNetGenerator
 from .presets import create_generator, list_generators
-from .swap import TSGLBottleneckStem, default_encoder, replace_encoder
+from .swap import TSGLBottleneckStem, default_encoder, parameters_by_part, replace_encoder
 
 __all__ = [
     "FFCResNetGenerator",
@@ -10,5 +10,6 @@ __all__ = [
     "create_generator",
     "default_encoder",
     "list_generators",
+    "parameters_by_part",
     "replace_encoder",
 ]

@@ -112,4 +112,13 @@ def replace_encoder(model: nn.Module, encoder: TSGLEncoder | None = None) -> nn.
     return model
 
 
-__all__ = ["TSGLBottleneckStem", "default_encoder", "replace_encoder"]
+def parameters_by_part(model: nn.Module) -> dict[str, int]:
+    """Parameter counts of a (swapped or original) LaMa generator: encoder, FFC bottleneck, decoder."""
+    n_blocks = sum(type(layer).__name__ == "FFCResnetBlock" for layer in model.model)
+    first_block = next(i for i, layer in enumerate(model.model) if type(layer).__name__ == "FFCResnetBlock")
+    parts = {"encoder": model.model[:first_block], "bottleneck": model.model[first_block : first_block + n_blocks],
+             "decoder": model.model[first_block + n_blocks :]}
+    return {name: sum(p.numel() for p in part.parameters()) for name, part in parts.items()}
+
+
+__all__ = ["TSGLBottleneckStem", "default_encoder", "parameters_by_part", "replace_encoder"]
