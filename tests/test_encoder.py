@@ -48,7 +48,7 @@ def test_small_presets_keep_every_mechanism():
 
 
 def test_registry_errors():
-    assert list_encoders() == ["tsgl_base", "tsgl_small", "tsgl_tiny"]
+    assert list_encoders() == ["tsgl_base", "tsgl_lama", "tsgl_small", "tsgl_tiny"]
     with pytest.raises(ValueError, match="unknown encoder preset 'tsgl_huge'"):
         create_encoder("tsgl_huge")
     with pytest.raises(TypeError, match="texture_width"):
@@ -193,3 +193,21 @@ def test_torch_export_matches_eager(tiny, make_inputs):
     with torch.no_grad():
         for a, b in zip(tiny(other_image, other_mask), exported.module()(other_image, other_mask), strict=True):
             torch.testing.assert_close(a, b)
+
+
+def test_conv_variant_is_hole_invariant_and_fully_trained(make_inputs):
+    """The conv-only block type (tsgl_lama's) keeps the two properties of the attention one."""
+    torch.manual_seed(0)
+    encoder = create_encoder(
+        "tsgl_tiny", structure_layer="conv", structure_stem=8, structure_kernels=(3,) * 5, texture_block="conv",
+        texture_stem_kernel=7, guidance_identity=True, residual_resize="nearest",
+        structure_channels=(16, 32, 64, 96, 32), deepest_split=(8, 24), pyramid_channels=None,
+    )
+    image, mask = make_inputs(2, 64, 64)
+    other = torch.where(mask.bool(), image, torch.rand_like(image))
+    encoder.eval()
+    with torch.no_grad():
+        assert all(torch.equal(a, b) for a, b in zip(encoder(image, mask), encoder(other, mask), strict=True))
+    encoder.train()
+    sum(f.square().mean() for f in encoder(image, mask)).backward()
+    assert not [n for n, p in encoder.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]

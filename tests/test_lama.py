@@ -177,3 +177,39 @@ def test_trace_and_export_of_the_swapped_model():
         eager = model(other)
         exported = torch.export.export(model, (x,))
         torch.testing.assert_close(exported.module()(other), eager)
+
+
+def test_tsgl_lama_512_matches_the_official_parameter_counts():
+    model = create_generator("tsgl_lama_512")
+    # counted from the official TSGL_Lama code: 38,609,348 in all, of which the encoder 26,326,080,
+    # the 9 FFC blocks 5,991,552, the decoder 2,150,403 and the auxiliary edge head 4,141,313
+    assert sum(p.numel() for p in model.parameters()) == 38_609_348
+    from adapters.lama import parameters_by_part
+
+    assert parameters_by_part(model) == {"encoder": 26_326_080, "bottleneck": 5_991_552, "decoder": 2_150_403}
+    assert sum(p.numel() for p in model.edge_head.parameters()) == 4_141_313
+    encoder = model.model[0].encoder
+    assert encoder.config == get_config("tsgl_lama") and type(encoder).__name__ == "TSGLEncoder"
+    assert model.model[0].to_bottleneck is None  # the deepest map enters the FFC blocks as it is
+
+
+def test_tsgl_lama_512_runs_and_predicts_edges():
+    torch.manual_seed(0)
+    model = create_generator("tsgl_lama_512", n_blocks=1, edge_blocks=1).eval()
+    image, hole = inputs(1, 64, 96)
+    x = lama_input(image, hole)
+    with torch.no_grad():
+        out, edge = model.forward_with_edges(x)
+        assert torch.equal(out, model(x))
+        other = lama_input(torch.where(hole.bool(), torch.rand_like(image), image), hole)
+        assert torch.equal(model(other), out)
+    assert out.shape == (1, 3, 64, 96) and edge.shape == (1, 1, 64, 96)
+    assert 0 <= edge.min() and edge.max() <= 1
+
+
+def test_conv_only_encoder_keeps_the_interface():
+    encoder = create_encoder("tsgl_lama").eval()
+    assert encoder.out_channels == (256,) * 5 and encoder.reductions == (2, 4, 8, 16, 32)
+    assert encoder.size_divisor == 32
+    assert all(info["module"].startswith("guidance.") for info in encoder.feature_info)
+    assert type(encoder.guidance[-1]).__name__ == "SplitGuidanceBlock" and encoder.guidance[-1].groups == (64, 192)

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from .balance import CrossLayerBalance, PyramidProjection
-from .guidance import GuidanceBlock
+from .guidance import GuidanceBlock, SplitGuidanceBlock
 from .priors import StructurePriors
 from .structure import StructureStream
 from .texture import TextureStream
@@ -39,8 +39,12 @@ class TSGLConfig:
 
     structure_channels: tuple[int, ...] = (64, 128, 256, 512, 1024)
     structure_kernels: tuple[int, ...] = (7, 5, 5, 3, 3)
+    structure_layer: str = "partial_conv"  # or "conv": reflect-padded conv + BN + ReLU (TSGL_Lama)
+    structure_stem: int = 0  # channels of a stride-1 7x7 stem before S_1 (0: none; TSGL_Lama: 64)
     texture_dim: int = 180
-    depths: tuple[int, ...] = (2, 2, 6, 6)
+    texture_block: str = "window_attention"  # or "conv": one stride-2 conv + BN + ReLU per stage
+    texture_stem_kernel: int = 3
+    depths: tuple[int, ...] = (2, 2, 6, 6)  # window-attention blocks per stage
     num_heads: int = 4
     window_size: int = 8
     mlp_ratio: float = 2.0
@@ -51,7 +55,10 @@ class TSGLConfig:
     mask_aware_stages: tuple[bool, ...] = (True, True, True, False)
     spade_hidden: int = 128
     guidance_identity: bool = False
-    pyramid_channels: tuple[int, ...] = (64, 128, 256, 512, 512, 512)
+    residual_resize: str = "bilinear"  # how R_k reaches x_k's size ("nearest" in TSGL_Lama)
+    deepest_split: tuple[int, ...] = ()  # channel groups reconstructed apart at the deepest scale
+    # None: no projections and no cross-layer balance; the pyramid is F_1 .. F_K (TSGL_Lama)
+    pyramid_channels: tuple[int, ...] | None = (64, 128, 256, 512, 512, 512)
     smooth_input: bool = True
     edge_sigma: float = 2.0
 
@@ -62,16 +69,23 @@ class TSGLConfig:
             "depths": (len(self.depths), scales - 1),
             "shift_windows": (len(self.shift_windows), scales - 1),
             "mask_aware_stages": (len(self.mask_aware_stages), scales - 1),
-            "pyramid_channels": (len(self.pyramid_channels), scales + 1),
         }
+        if self.pyramid_channels is not None:
+            expected["pyramid_channels"] = (len(self.pyramid_channels), scales + 1)
         for name, (got, want) in expected.items():
             if got != want:
                 raise ValueError(
                     f"{name} must have {want} entries for {scales} structure stages, got {got}"
                 )
-        if self.texture_dim % self.num_heads:
+        if self.texture_block == "window_attention" and self.texture_dim % self.num_heads:
             raise ValueError(
                 f"texture_dim ({self.texture_dim}) must be divisible by num_heads ({self.num_heads})"
+            )
+        if self.deepest_split and (sum(self.deepest_split) != self.texture_dim
+                                   or self.structure_channels[-1] != self.texture_dim):
+            raise ValueError(
+                f"deepest_split {self.deepest_split} must sum to texture_dim ({self.texture_dim}) and to the "
+                f"deepest structure width ({self.structure_channels[-1]})"
             )
 
     @classmethod
@@ -104,7 +118,9 @@ class TSGLConfig:
             depths=self.depths[:stages],
             shift_windows=self.shift_windows[:stages],
             mask_aware_stages=self.mask_aware_stages[:stages],
-            pyramid_channels=(*self.pyramid_channels[:num_scales], self.pyramid_channels[-1]),
+            deepest_split=self.deepest_split if num_scales == self.num_scales else (),
+            pyramid_channels=None if self.pyramid_channels is None
+            else (*self.pyramid_channels[:num_scales], self.pyramid_channels[-1]),
         )
 
 
@@ -133,27 +149,39 @@ class TSGLEncoder(nn.Module):
         self.config = config = config or TSGLConfig()
         num_scales = len(config.structure_channels)
         self.priors = StructurePriors(config.edge_sigma, with_smooth=config.smooth_input)
-        self.structure = StructureStream(config.structure_channels, config.structure_kernels)
+        self.structure = StructureStream(
+            config.structure_channels, config.structure_kernels, config.structure_layer, config.structure_stem
+        )
         self.texture = TextureStream(
             in_channels=(7 if config.smooth_input else 4), dim=config.texture_dim, depths=config.depths,
             num_heads=config.num_heads, window_size=config.window_size, shift_windows=config.shift_windows,
             mask_aware_stages=config.mask_aware_stages, mlp_ratio=config.mlp_ratio, tau=config.tau,
+            block=config.texture_block, stem_kernel=config.texture_stem_kernel,
         )
+        guide = dict(hidden=config.spade_hidden, identity=config.guidance_identity,
+                     residual_resize=config.residual_resize)
         self.guidance = nn.ModuleList(
-            GuidanceBlock(config.texture_dim, c, config.spade_hidden, config.guidance_identity)
-            for c in config.structure_channels
+            SplitGuidanceBlock(config.deepest_split, **guide) if config.deepest_split and k == num_scales - 1
+            else GuidanceBlock(config.texture_dim, c, **guide)
+            for k, c in enumerate(config.structure_channels)
         )
-        self.projections = nn.ModuleList(
-            PyramidProjection(config.texture_dim, c) for c in config.pyramid_channels[:num_scales]
-        )
-        self.balance = CrossLayerBalance(config.pyramid_channels[:num_scales], config.pyramid_channels[-1])
+        if config.pyramid_channels is None:  # the pyramid is the reconstructed maps themselves
+            self.projections, self.balance = None, None
+            out_channels = (config.texture_dim,) * num_scales
+            modules = [f"guidance.{i}" for i in range(num_scales)]
+        else:
+            self.projections = nn.ModuleList(
+                PyramidProjection(config.texture_dim, c) for c in config.pyramid_channels[:num_scales]
+            )
+            self.balance = CrossLayerBalance(config.pyramid_channels[:num_scales], config.pyramid_channels[-1])
+            out_channels = tuple(config.pyramid_channels)
+            modules = [f"projections.{i}" for i in range(num_scales)] + ["balance"]
 
-        self.out_channels: tuple[int, ...] = tuple(config.pyramid_channels)
-        self.reductions: tuple[int, ...] = tuple(2 ** (i + 1) for i in range(num_scales + 1))
+        self.out_channels: tuple[int, ...] = out_channels
+        self.reductions: tuple[int, ...] = tuple(2 ** (i + 1) for i in range(len(out_channels)))
         self.size_divisor: int = self.reductions[-1]
         self.depth: int = len(self.out_channels)
         self.output_stride: int = self.reductions[-1]
-        modules = [f"projections.{i}" for i in range(num_scales)] + ["balance"]
         self.feature_info: list[dict] = [
             {"num_chs": c, "reduction": r, "module": m}
             for c, r, m in zip(self.out_channels, self.reductions, modules, strict=True)
@@ -191,8 +219,11 @@ class TSGLEncoder(nn.Module):
                 x, texture_mask = self.texture.stages[k - 1](finer, texture_mask)  # (B, C, H/2^(k+1), ..)
             finer = guide(x, structure[k], finer)
             texture.append(finer)
-        pyramid = [project(t) for project, t in zip(self.projections, texture, strict=True)]
-        pyramid.append(self.balance(pyramid))
+        if self.projections is None:
+            pyramid = list(texture)
+        else:
+            pyramid = [project(t) for project, t in zip(self.projections, texture, strict=True)]
+            pyramid.append(self.balance(pyramid))
         return TSGLFeatures(pyramid, texture, structure, structure_mask, priors)
 
     # ------------------------------------------------------------ validation

@@ -11,11 +11,14 @@ shift predicted from structure (SPADE, Park et al. 2019: ``out = norm(x) * (1 + 
   held that the coarser one lost (official ``norm_s/conv_s``).
 
 ``F_k = global + local`` (``+ x_k`` in the official 512x512 LaMa variant: ``identity=True``).
+``R_k`` lives at the finer scale; TSGL_MEDFE resizes it bilinearly (``align_corners=True``) to
+``x_k``'s size, TSGL_Lama samples it with nearest neighbours (``residual_resize="nearest"``).
 The public material does not spell out the paper's Eq. 6; this is the official code's reading.
 """
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
@@ -57,9 +60,14 @@ def sn_conv3x3(channels_in: int, channels_out: int) -> nn.Module:
     return spectral_norm(nn.Conv2d(channels_in, channels_out, 3, padding=1))
 
 
-def local_residual_structure(finer: Tensor, texture: Tensor) -> Tensor:
-    """``R_k = F_{k-1} - nearest_up2(x_k)`` at the finer scale, resized bilinearly to ``x_k``'s size."""
+RESIDUAL_RESIZES = ("bilinear", "nearest")
+
+
+def local_residual_structure(finer: Tensor, texture: Tensor, resize: str = "bilinear") -> Tensor:
+    """``R_k = F_{k-1} - nearest_up2(x_k)`` at the finer scale, resized to ``x_k``'s size."""
     lost = finer - F.interpolate(texture, scale_factor=2.0, mode="nearest")
+    if resize == "nearest":
+        return F.interpolate(lost, size=texture.shape[-2:], mode="nearest")
     return F.interpolate(lost, size=texture.shape[-2:], mode="bilinear", align_corners=True)
 
 
@@ -93,17 +101,38 @@ class LocalReconstruction(nn.Module):
 class GuidanceBlock(nn.Module):
     """``F_k = Global(x_k, S_k) + Local(x_k, R_k) [+ x_k]``: one reconstruction step per scale."""
 
-    def __init__(self, dim: int, structure_channels: int, hidden: int, identity: bool = False) -> None:
+    def __init__(self, dim: int, structure_channels: int, hidden: int, identity: bool = False,
+                 residual_resize: str = "bilinear") -> None:
         super().__init__()
+        if residual_resize not in RESIDUAL_RESIZES:
+            raise ValueError(f"residual_resize must be one of {RESIDUAL_RESIZES}, got {residual_resize!r}")
         self.global_side = GlobalReconstruction(dim, structure_channels, hidden)
         self.local_side = LocalReconstruction(dim, hidden)
         self.identity = identity
+        self.residual_resize = residual_resize
 
     def forward(self, texture: Tensor, structure: Tensor, finer: Tensor) -> Tensor:
         """texture ``x_k (B, C, h, w)``, structure ``S_k``, finer ``F_{k-1} (B, C, 2h, 2w)``."""
-        residual = local_residual_structure(finer, texture)
+        residual = local_residual_structure(finer, texture, self.residual_resize)
         out = self.global_side(texture, structure) + self.local_side(texture, residual)
         return out + texture if self.identity else out
+
+
+class SplitGuidanceBlock(nn.Module):
+    """Independent :class:`GuidanceBlock` s on channel groups of texture, structure and finer map.
+
+    The official TSGL(LaMa) model reconstructs its deepest level in two parts, the 64 channels that
+    become LaMa's local branch and the 192 of its global branch (``h2l_4_l``, ``h2l_4_g``).
+    """
+
+    def __init__(self, groups: tuple[int, ...], hidden: int, identity: bool, residual_resize: str) -> None:
+        super().__init__()
+        self.groups = tuple(groups)
+        self.parts = nn.ModuleList(GuidanceBlock(c, c, hidden, identity, residual_resize) for c in groups)
+
+    def forward(self, texture: Tensor, structure: Tensor, finer: Tensor) -> Tensor:
+        pieces = zip(*(t.split(self.groups, dim=1) for t in (texture, structure, finer)), strict=True)
+        return torch.cat([part(*piece) for part, piece in zip(self.parts, pieces, strict=True)], dim=1)
 
 
 __all__ = [
@@ -112,5 +141,6 @@ __all__ = [
     "GuidanceBlock",
     "LocalReconstruction",
     "PositionalNorm2d",
+    "SplitGuidanceBlock",
     "local_residual_structure",
 ]

@@ -28,6 +28,26 @@ _PRESETS: dict[str, TSGLConfig] = {
         pyramid_channels=(16, 32, 64, 96, 128, 128),
         smooth_input=False,
     ),
+    # The conv-only encoder of the official 512x512 TSGL(LaMa) model (26.3 M parameters): reflect-padded
+    # conv + BN + ReLU in both streams, texture width 256, guidance with the identity term, no pyramid
+    # projections; its deepest level is reconstructed as LaMa's local 64 / global 192 channels.
+    "tsgl_lama": TSGLConfig(
+        structure_channels=(128, 256, 256, 256, 256),
+        structure_kernels=(3, 3, 3, 3, 3),
+        structure_layer="conv",
+        structure_stem=64,
+        texture_dim=256,
+        texture_block="conv",
+        texture_stem_kernel=7,
+        depths=(0, 0, 0, 0),
+        shift_windows=(False, False, False, False),
+        mask_aware_stages=(False, False, False, False),
+        guidance_identity=True,
+        residual_resize="nearest",
+        deepest_split=(64, 192),
+        pyramid_channels=None,
+        smooth_input=False,
+    ),
 }
 
 

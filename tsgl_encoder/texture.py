@@ -1,8 +1,13 @@
-"""Texture stream: partial convolutions and mask-aware window attention over the masked RGB image.
+"""Texture stream: the masked RGB image, downsampled scale by scale.
 
-* head: a 3x3 partial conv at full resolution (``T_0``), then a stride-2 partial conv (``x_1``);
-* stages at 1/4 .. 1/32: patch merging (stride-2 partial conv), ``depth`` :class:`WindowBlock` s
-  (windows shifted on odd blocks), then a 3x3 partial conv with a residual from the merged tokens.
+Two block types (``TSGLConfig.texture_block``), as in the two official models:
+
+* ``"window_attention"`` (TSGL_MEDFE): head = a 3x3 partial conv at full resolution (``T_0``), then a
+  stride-2 partial conv (``x_1``); stages at 1/4 .. 1/32 = patch merging (stride-2 partial conv),
+  ``depth`` :class:`WindowBlock` s (windows shifted on odd blocks), then a 3x3 partial conv with a
+  residual from the merged tokens;
+* ``"conv"`` (TSGL_Lama): head = a reflect-padded 7x7 conv + BN + ReLU at full resolution, then
+  stride-2 3x3 conv + BN + ReLU for ``x_1`` and for every stage.
 
 The stream is driven scale by scale by :class:`~tsgl_encoder.TSGLEncoder`, because every stage reads
 the *reconstructed* map ``F_{k-1}`` of the guidance step, not its own previous output.
@@ -13,16 +18,22 @@ from __future__ import annotations
 from einops import rearrange
 from torch import Tensor, nn
 
-from .layers import PartialEqualizedConv2d, WindowBlock
+from .layers import ConvBNReLU, PartialEqualizedConv2d, WindowBlock
+
+TEXTURE_BLOCKS = ("window_attention", "conv")
 
 
 class TextureHead(nn.Module):
-    """``T_0 = PConv3x3(input)`` at full resolution, ``x_1 = PConv3x3/2(T_0)`` at 1/2."""
+    """``T_0 = stem(input)`` at full resolution, ``x_1 = down(T_0)`` at 1/2."""
 
-    def __init__(self, in_channels: int, dim: int) -> None:
+    def __init__(self, in_channels: int, dim: int, block: str = "window_attention", stem_kernel: int = 3) -> None:
         super().__init__()
-        self.stem = PartialEqualizedConv2d(in_channels, dim)
-        self.down = PartialEqualizedConv2d(dim, dim, down=2)
+        if block == "conv":
+            self.stem = ConvBNReLU(in_channels, dim, stem_kernel)
+            self.down = ConvBNReLU(dim, dim, 3, stride=2)
+        else:
+            self.stem = PartialEqualizedConv2d(in_channels, dim, stem_kernel)
+            self.down = PartialEqualizedConv2d(dim, dim, down=2)
 
     def forward(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         head, mask = self.stem(x, mask)  # (B, C, H, W)
@@ -61,15 +72,21 @@ class TextureStage(nn.Module):
 
 
 class TextureStream(nn.Module):
-    """The head and the attention stages; see :class:`TextureStage`."""
+    """The head and the stages (:class:`TextureStage` or stride-2 :class:`ConvBNReLU`)."""
 
     def __init__(
         self, in_channels: int, dim: int, depths: tuple[int, ...], num_heads: int, window_size: int,
         shift_windows: tuple[bool, ...], mask_aware_stages: tuple[bool, ...], mlp_ratio: float, tau: float,
+        block: str = "window_attention", stem_kernel: int = 3,
     ) -> None:
         super().__init__()
-        self.head = TextureHead(in_channels, dim)
-        self.stages = nn.ModuleList(
-            TextureStage(dim, depth, num_heads, window_size, shift, mlp_ratio, tau, mask_aware)
-            for depth, shift, mask_aware in zip(depths, shift_windows, mask_aware_stages, strict=True)
-        )
+        if block not in TEXTURE_BLOCKS:
+            raise ValueError(f"texture_block must be one of {TEXTURE_BLOCKS}, got {block!r}")
+        self.head = TextureHead(in_channels, dim, block, stem_kernel)
+        if block == "conv":
+            self.stages = nn.ModuleList(ConvBNReLU(dim, dim, 3, stride=2) for _ in depths)
+        else:
+            self.stages = nn.ModuleList(
+                TextureStage(dim, depth, num_heads, window_size, shift, mlp_ratio, tau, mask_aware)
+                for depth, shift, mask_aware in zip(depths, shift_windows, mask_aware_stages, strict=True)
+            )

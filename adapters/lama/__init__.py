@@ -3,10 +3,12 @@
 from .ffc import FFCResNetGenerator
 from .presets import create_generator, list_generators
 from .swap import TSGLBottleneckStem, default_encoder, parameters_by_part, replace_encoder
+from .tsgl_lama import TSGLLamaGenerator
 
 __all__ = [
     "FFCResNetGenerator",
     "TSGLBottleneckStem",
+    "TSGLLamaGenerator",
     "create_generator",
     "default_encoder",
     "list_generators",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from torch import nn
 
 from .ffc import FFCResNetGenerator
+from .tsgl_lama import tsgl_lama_512
 
 
 def _lama(**overrides) -> FFCResNetGenerator:
@@ -24,6 +25,7 @@ def _lama(**overrides) -> FFCResNetGenerator:
 _GENERATORS: dict[str, Callable[..., nn.Module]] = {
     "lama_fourier": _lama,  # 27,048,835 parameters
     "big_lama": lambda **kw: _lama(**{"n_blocks": 18, **kw}),  # 50,975,875 parameters
+    "tsgl_lama_512": tsgl_lama_512,  # the official TSGL(LaMa) model: 38,609,348 parameters
 }
 
 

@@ -11,20 +11,22 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tsgl_encoder import TSGLEncoder, get_config
+from tsgl_encoder import TSGLEncoder, TSGLFeatures, get_config
 
 
 class TSGLBottleneckStem(nn.Module):
-    """LaMa input ``cat(img * (1 - mask), mask)`` -> TSGL pyramid level at 1/8 -> ``(local, global)``.
+    """LaMa input ``cat(img * (1 - mask), mask)`` -> TSGL pyramid level at the bottleneck -> ``(local, global)``.
 
     Converts LaMa's conventions (image in [0, 1], mask 1 = hole) to TSGL's ([-1, 1], 1 = known); the
     edge and gray priors are computed by the encoder from the masked input only. Inputs whose size
     is not a multiple of the encoder's ``size_divisor`` are padded (the padding counts as hole) and the
-    features are cropped back. A 1x1 conv + BatchNorm + ReLU (like the FFC layer it replaces) maps the
-    level onto the bottleneck width, split by the host's global ratio.
+    features are cropped back. With ``project=True`` a 1x1 conv + BatchNorm + ReLU (like the FFC layer
+    it replaces) maps the level onto the bottleneck width; otherwise the level must already have it
+    (the official TSGL(LaMa) model). The result is split by the host's global ratio.
     """
 
-    def __init__(self, encoder: TSGLEncoder, reduction: int, local_channels: int, global_channels: int) -> None:
+    def __init__(self, encoder: TSGLEncoder, reduction: int, local_channels: int, global_channels: int,
+                 project: bool = True) -> None:
         super().__init__()
         if reduction not in encoder.reductions:
             raise ValueError(
@@ -33,13 +35,18 @@ class TSGLBottleneckStem(nn.Module):
         self.encoder = encoder
         self.level = encoder.reductions.index(reduction)
         self.reduction = reduction
-        self.local_channels = local_channels
+        self.split = (local_channels, global_channels)
         width = local_channels + global_channels
-        self.to_bottleneck = nn.Sequential(
-            nn.Conv2d(encoder.out_channels[self.level], width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(True)
+        level_channels = encoder.out_channels[self.level]
+        if not project and level_channels != width:
+            raise ValueError(f"project=False needs a level of {width} channels, the encoder gives {level_channels}")
+        self.to_bottleneck = (
+            nn.Sequential(nn.Conv2d(level_channels, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(True))
+            if project else None
         )
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def encode(self, x: Tensor) -> tuple[tuple[Tensor, Tensor], TSGLFeatures]:
+        """``(local, global)`` for the FFC blocks, and everything the encoder computed (cropped to ``x``)."""
         if x.ndim != 4 or x.shape[1] != 4:
             raise ValueError(
                 f"LaMa input must be cat(img * (1 - mask), mask) of shape (B, 4, H, W), got {tuple(x.shape)}"
@@ -47,15 +54,20 @@ class TSGLBottleneckStem(nn.Module):
         height, width = x.shape[-2:]
         divisor = self.encoder.size_divisor
         pad_h, pad_w = -height % divisor, -width % divisor
-        image, hole = x[:, :3], x[:, 3:]
-        known = 1.0 - hole
+        image, known = x[:, :3], 1.0 - x[:, 3:]
         if pad_h or pad_w:
             image = F.pad(image, [0, pad_w, 0, pad_h])
             known = F.pad(known, [0, pad_w, 0, pad_h])  # padding = hole
-        feature = self.encoder(image * 2.0 - 1.0, known)[self.level]  # (B, C, H'/r, W'/r)
-        feature = feature[..., : -(-height // self.reduction), : -(-width // self.reduction)]
-        bottleneck = self.to_bottleneck(feature)
-        return bottleneck[:, : self.local_channels], bottleneck[:, self.local_channels :]
+        features = self.encoder.forward_features(image * 2.0 - 1.0, known)
+        cells = (-(-height // self.reduction), -(-width // self.reduction))
+        feature = features.pyramid[self.level][..., : cells[0], : cells[1]]  # (B, C, H/r, W/r)
+        if self.to_bottleneck is not None:
+            feature = self.to_bottleneck(feature)
+        local, global_ = feature.split(self.split, dim=1)
+        return (local, global_), features
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return self.encode(x)[0]
 
 
 def _lama_layout(model: nn.Module) -> tuple[int, int, int]:
@@ -92,11 +104,12 @@ def default_encoder(bottleneck_channels: int, n_downsampling: int) -> TSGLEncode
     return TSGLEncoder(get_config(name).with_scales(n_downsampling - 1))
 
 
-def replace_encoder(model: nn.Module, encoder: TSGLEncoder | None = None) -> nn.Module:
+def replace_encoder(model: nn.Module, encoder: TSGLEncoder | None = None, project: bool = True) -> nn.Module:
     """Swaps LaMa's encoder (``model.model[0:5]``) for a TSGL encoder; returns the same ``model``.
 
     ``encoder`` may be any :class:`TSGLEncoder` with a level at the bottleneck's reduction (1/8 for
-    LaMa); by default :func:`default_encoder` picks one for the host's width. Works on this library's
+    LaMa); by default :func:`default_encoder` picks one for the host's width. ``project=False`` feeds the
+    level to the FFC blocks as it is (it must have the bottleneck's width). Works on this library's
     ``FFCResNetGenerator`` and on upstream's alike (duck-typed on ``model.model``).
     """
     n_down, local_channels, global_channels = _lama_layout(model)
@@ -105,7 +118,7 @@ def replace_encoder(model: nn.Module, encoder: TSGLEncoder | None = None) -> nn.
     elif not isinstance(encoder, TSGLEncoder):
         raise TypeError(f"encoder must be a TSGLEncoder or None, got {type(encoder).__name__}")
     reference = next(model.parameters())
-    stem = TSGLBottleneckStem(encoder, 2**n_down, local_channels, global_channels)
+    stem = TSGLBottleneckStem(encoder, 2**n_down, local_channels, global_channels, project)
     model.model[0] = stem.to(device=reference.device, dtype=reference.dtype)
     for index in range(1, 2 + n_down):
         model.model[index] = nn.Identity()
