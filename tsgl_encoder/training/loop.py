@@ -1,0 +1,222 @@
+"""One training loop for every host: seeded, resumable, atomic checkpoints, AMP, DDP under torchrun.
+
+A run is a deterministic function of ``(config, seed)``: batch ``s`` comes from
+:class:`~tsgl_encoder.data.StepSampler` (seeded by step), and the checkpoint holds the models,
+optimisers, RNG states and the loss history, so a run killed after a checkpoint and resumed ends
+with the same weights as an uninterrupted one. Under ``torchrun`` it uses DistributedDataParallel
+(gloo on CPU, NCCL on GPU) with SyncBatchNorm; each rank draws its own batches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from ..data import InpaintingDataset, StepSampler
+from ..hub import atomic_write
+from ..losses import (
+    PatchDiscriminator,
+    PerceptualLoss,
+    discriminator_loss,
+    edge_loss,
+    feature_matching_loss,
+    generator_loss,
+    masked_l1,
+    r1_penalty,
+)
+from .host import Host, LossWeights
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 200
+    batch_size: int = 8
+    lr_generator: float = 2e-4
+    lr_discriminator: float = 1e-4
+    betas: tuple[float, float] = (0.5, 0.99)
+    seed: int = 0
+    checkpoint_every: int = 50
+    log_every: int = 10
+    amp: bool = False  # bfloat16/float16 autocast (float16 + GradScaler on CUDA)
+    workers: int = 0
+    discriminator_width: int = 64
+    perceptual_weights: str | None = None  # local VGG-19 state_dict for LossWeights.perceptual
+
+
+def _distributed() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _device() -> torch.device:
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    return torch.device("cpu")
+
+
+def _wrap(module: nn.Module, device: torch.device) -> nn.Module:
+    if _distributed()[1] == 1:
+        return module
+    module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
+    return nn.parallel.DistributedDataParallel(module, device_ids=[device] if device.type == "cuda" else None)
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
+
+
+class Trainer:
+    """Holds the models, optimisers and losses of one run; :func:`train` drives it."""
+
+    def __init__(self, host: Host, variant: str, losses: LossWeights, config: TrainConfig) -> None:
+        self.host, self.variant, self.losses, self.config = host, variant, losses, config
+        self.device = _device()
+        torch.manual_seed(config.seed)
+        self.generator = _wrap(host.build(variant).to(self.device), self.device)
+        self.discriminator = _wrap(PatchDiscriminator(width=config.discriminator_width).to(self.device), self.device)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), config.lr_generator, betas=config.betas)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), config.lr_discriminator, betas=config.betas)
+        self.perceptual = None
+        if losses.perceptual > 0:
+            if not config.perceptual_weights:
+                raise ValueError(
+                    "LossWeights.perceptual > 0 needs TrainConfig.perceptual_weights (a local VGG-19 file)"
+                )
+            self.perceptual = PerceptualLoss(config.perceptual_weights).to(self.device)
+        cuda_amp = config.amp and self.device.type == "cuda"
+        self.amp_dtype = torch.float16 if cuda_amp else torch.bfloat16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=cuda_amp)
+        self.step = 0
+        self.history: list[dict[str, float]] = []
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.config.amp)
+
+    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        image, mask = batch["image"].to(self.device), batch["mask"].to(self.device)
+        weights = self.losses
+        with self._autocast():
+            prediction = self.host.predict(self.generator, image, mask)
+        output = prediction.output.float()
+        composite = image * mask + output * (1 - mask)
+
+        # discriminator: real images vs composites
+        self.opt_d.zero_grad(set_to_none=True)
+        real = image.detach().requires_grad_(weights.r1 > 0)
+        real_logits, real_features = self.discriminator(real)
+        fake_logits, _ = self.discriminator(composite.detach())
+        d_loss = discriminator_loss(real_logits, fake_logits, weights.adversarial)
+        if weights.r1 > 0:
+            d_loss = d_loss + weights.r1 * r1_penalty(real_logits, real)
+        self.scaler.scale(d_loss).backward()
+        self.scaler.step(self.opt_d)
+
+        # generator
+        self.opt_g.zero_grad(set_to_none=True)
+        terms = {"l1": masked_l1(output, image, mask, weights.l1_hole, weights.l1_valid)}
+        if weights.adversarial_weight > 0 or weights.feature_matching > 0:
+            for p in self.discriminator.parameters():
+                p.requires_grad_(False)
+            fake_logits, fake_features = self.discriminator(composite)
+            for p in self.discriminator.parameters():
+                p.requires_grad_(True)
+            terms["adversarial"] = weights.adversarial_weight * generator_loss(fake_logits, weights.adversarial)
+            if weights.feature_matching > 0:
+                terms["feature_matching"] = weights.feature_matching * feature_matching_loss(
+                    fake_features, real_features
+                )
+        if self.perceptual is not None:
+            terms["perceptual"] = weights.perceptual * self.perceptual(output, image)
+        if prediction.edge is not None and weights.edge > 0:
+            terms["edge"] = weights.edge * edge_loss(prediction.edge.float(), batch["edge"].to(self.device), mask)
+        g_loss = sum(terms.values())
+        self.scaler.scale(g_loss).backward()
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
+        self.step += 1
+        return {"step": self.step, "g_total": g_loss.item(), "d": d_loss.item(),
+                **{k: v.item() for k, v in terms.items()}, "skipped": int(batch["skipped"].sum())}
+
+    # -------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict:
+        return {
+            "step": self.step, "variant": self.variant, "host": self.host.name,
+            "config": asdict(self.config), "losses": asdict(self.losses),
+            "generator": _unwrap(self.generator).state_dict(),
+            "discriminator": _unwrap(self.discriminator).state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "scaler": self.scaler.state_dict(), "torch_rng": torch.get_rng_state(), "history": self.history,
+        }
+
+    def save(self, directory: Path) -> None:
+        if _distributed()[0] == 0:
+            atomic_write(directory / CHECKPOINT, lambda path: torch.save(self.state_dict(), path))
+            (directory / "history.json").write_text(json.dumps(self.history))
+
+    def load(self, path: Path) -> None:
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        expected = {"host": self.host.name, "variant": self.variant, "config": asdict(self.config),
+                    "losses": asdict(self.losses)}
+        for key, value in expected.items():
+            found = state.get(key)
+            if key == "config":  # the step budget may grow on resume
+                found = {**found, "steps": value["steps"]} if isinstance(found, dict) else found
+                found = {k: tuple(v) if isinstance(v, list) else v for k, v in found.items()}
+            if found != value:
+                raise ValueError(f"checkpoint {str(path)!r} is from another run: its {key} is {found}, "
+                                 f"this run's is {value}")
+        _unwrap(self.generator).load_state_dict(state["generator"])
+        _unwrap(self.discriminator).load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["torch_rng"].cpu())
+        self.step, self.history = state["step"], state["history"]
+
+
+def train(host: Host, variant: str, dataset: InpaintingDataset, config: TrainConfig, out_dir: str | Path,
+          losses: LossWeights | None = None, resume: bool = False, progress: bool = True,
+          stop_after: int | None = None) -> Trainer:
+    """Trains ``host``'s ``variant`` for ``config.steps`` steps; checkpoints into ``out_dir``.
+
+    ``resume=True`` continues from ``out_dir/checkpoint.pt`` when it exists. ``stop_after`` ends the
+    process's work after that many steps of this call (to simulate a killed run in tests).
+    """
+    host.check_variant(variant)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trainer = Trainer(host, variant, losses or host.native_losses, config)
+    if resume and (out_dir / CHECKPOINT).is_file():
+        trainer.load(out_dir / CHECKPOINT)
+    rank, _ = _distributed()
+    remaining = config.steps - trainer.step
+    if stop_after is not None:
+        remaining = min(remaining, stop_after)
+    if remaining <= 0:
+        return trainer
+    sampler = StepSampler(len(dataset), config.batch_size, config.seed, trainer.step, remaining, rank)
+    loader = DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
+                        persistent_workers=False)
+    trainer.generator.train()
+    trainer.discriminator.train()
+    bar = tqdm(loader, total=remaining, disable=not progress or rank != 0,
+               desc=f"{host.name}/{variant} seed {config.seed}", initial=0, leave=False)
+    for batch in bar:
+        record = trainer.train_step(batch)
+        if trainer.step % config.log_every == 0 or trainer.step == config.steps:
+            trainer.history.append(record)
+            bar.set_postfix(g=f"{record['g_total']:.3f}", d=f"{record['d']:.3f}")
+        if trainer.step % config.checkpoint_every == 0 or trainer.step == config.steps:
+            trainer.save(out_dir)
+    return trainer
