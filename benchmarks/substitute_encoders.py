@@ -1,0 +1,274 @@
+"""Reproduce "substituting the encoders": each host trained with its own encoder and with TSGL's.
+
+    python benchmarks/substitute_encoders.py                       # preset "quick": CPU, embedded photos
+    python benchmarks/substitute_encoders.py --preset smoke        # seconds: checks the whole pipeline
+    python benchmarks/substitute_encoders.py --preset paper --data /data/places2 --out runs/paper
+    torchrun --nproc_per_node 8 benchmarks/substitute_encoders.py --preset paper --data ...   # DDP
+
+For every available host x {own, tsgl} x seed, trains under identical data, masks, losses and step
+budget, then evaluates on fixed mask sets: one per hole-ratio bin (10-20% .. 50-60%) and LaMa's
+thin / medium / thick sets. Writes ``results.md`` (table: host, encoder, parameters, per-set PSNR /
+SSIM / L1 as mean +- std over seeds, FID / LPIPS where their weights are given, TSGL - own deltas),
+``results.json``, image grids (masked input / own / TSGL / ground truth) and training curves.
+``--resume`` continues interrupted runs from their checkpoints; finished runs are not retrained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from adapters.lama.host import LamaHost
+from tsgl_encoder.data import embedded_dataset, folder_datasets
+from tsgl_encoder.masks import create_mask_generator, eval_mask_set, lama_mask
+from tsgl_encoder.metrics import MetricSuite
+from tsgl_encoder.training import LossWeights, TrainConfig, evaluate, train
+from tsgl_encoder.training.host import VARIANTS
+
+
+@dataclass(frozen=True)
+class Preset:
+    size: int
+    train: TrainConfig
+    seeds: tuple[int, ...]
+    hosts: dict = field(default_factory=dict)  # host name -> Host
+    losses: LossWeights | None = None  # None: each host's native losses
+    train_masks: str = "mat_large"
+    eval_per_bin: int = 8
+    val_size: int = 2000  # folder data: images held out for validation
+    fid: bool = False  # FID on CPU costs minutes per set: on for "paper" (when an Inception file is found)
+
+
+def _quick_losses() -> LossWeights:
+    # CPU minutes cannot train LaMa's GAN-heavy native mix (and its ResNet-PL needs ADE20k weights):
+    # hole + valid L1 with a light adversarial term, the same for both encoders.
+    return LossWeights(l1_hole=5.0, l1_valid=1.0, adversarial="hinge", adversarial_weight=0.05, edge=1.0)
+
+
+PRESETS = {
+    "smoke": Preset(size=64, seeds=(0,), eval_per_bin=2, losses=_quick_losses(),
+                    train=TrainConfig(steps=2, batch_size=2, checkpoint_every=1, log_every=1, discriminator_width=16),
+                    hosts={"lama": LamaHost(overrides={"ngf": 8, "n_blocks": 1})}),
+    "quick": Preset(size=64, seeds=(0, 1), eval_per_bin=8, losses=_quick_losses(),
+                    train=TrainConfig(steps=350, batch_size=8, checkpoint_every=50, log_every=5,
+                                      lr_generator=1e-3, discriminator_width=32),
+                    hosts={"lama": LamaHost(overrides={"ngf": 16, "n_blocks": 3})}),
+    # LaMa's published setting (lama-fourier at 256, its optimisers and losses); GPUs, your data.
+    "paper": Preset(size=256, seeds=(0, 1, 2), eval_per_bin=200, train_masks="lama_medium",
+                    train=TrainConfig(steps=500_000, batch_size=10, checkpoint_every=5000, log_every=100,
+                                      lr_generator=1e-3, lr_discriminator=1e-4, betas=(0.9, 0.999), workers=4),
+                    hosts={"lama": LamaHost(preset="lama_fourier", encoder="tsgl_base")}, fid=True),
+}
+LAMA_SETS = ("thin", "medium", "thick")
+
+
+def eval_sets(size: int, per_bin: int) -> dict[str, torch.Tensor]:
+    """The fixed evaluation masks (seeded): hole-ratio bins, then LaMa's thin/medium/thick."""
+    sets = eval_mask_set(size, size, per_bin, seed=2024, generator="mat_large")
+    for index, kind in enumerate(LAMA_SETS):
+        rng = np.random.default_rng([2024, index])
+        sets[f"lama_{kind}"] = torch.stack([lama_mask(size, size, rng, kind) for _ in range(per_bin)])
+    return sets
+
+
+def machine() -> str:
+    threads = torch.get_num_threads()
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or platform.machine()
+    python = sys.version.split()[0]
+    return f"torch {torch.__version__} | {device} | {os.cpu_count()} CPUs, {threads} threads | python {python}"
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    array = np.asarray(values, dtype=np.float64)
+    return float(array.mean()), float(array.std(ddof=1)) if len(array) > 1 else 0.0
+
+
+def run(args: argparse.Namespace) -> dict:
+    preset = PRESETS[args.preset]
+    if args.steps:
+        preset = replace(preset, train=replace(preset.train, steps=args.steps))
+    if args.seeds:
+        preset = replace(preset, seeds=tuple(args.seeds))
+    unknown = sorted(set(args.hosts or []) - set(preset.hosts))
+    if unknown:
+        raise ValueError(f"unknown host(s) {unknown}; available: {sorted(preset.hosts)}")
+    hosts = {name: host for name, host in preset.hosts.items() if not args.hosts or name in args.hosts}
+    out = Path(args.out)
+    size = preset.size
+    sets = eval_sets(size, preset.eval_per_bin)
+    mask_fn = create_mask_generator(preset.train_masks)
+    if args.data:
+        train_set, val_set = folder_datasets(args.data, size, mask_fn, None, preset.val_size)
+    else:
+        train_set, val_set = embedded_dataset(size, mask_fn, None)
+    suite = MetricSuite(inception_path=args.inception, lpips_backbone=args.lpips_backbone,
+                        use_fid=preset.fid or args.inception is not None)
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    say = print if rank == 0 else (lambda *a, **k: None)
+    say(machine())
+    say(f"preset {args.preset}: {size}px, {preset.train.steps} steps x batch {preset.train.batch_size}, seeds "
+        f"{list(preset.seeds)}, {len(train_set)} training images, {len(val_set)} validation images; "
+        f"{suite.describe()}")
+
+    results: dict = {"machine": machine(), "preset": args.preset, "size": size, "train": asdict(preset.train),
+                     "seeds": list(preset.seeds), "sets": list(sets), "hosts": {}}
+    started = time.perf_counter()
+    for host_name, host in hosts.items():
+        losses = preset.losses or host.native_losses
+        host_result = results["hosts"][host_name] = {"losses": asdict(losses), "variants": {}}
+        examples = {}
+        for variant in VARIANTS:
+            runs = []
+            for seed in preset.seeds:
+                config = replace(preset.train, seed=seed)
+                run_dir = out / host_name / variant / f"seed{seed}"
+                trainer = train(host, variant, train_set, config, run_dir, losses=losses, resume=args.resume,
+                                progress=not args.no_progress)
+                model = trainer.generator
+                scores = {}
+                for set_name, masks in sets.items():
+                    evaluation = evaluate(host, model, val_set, masks, suite)
+                    scores[set_name] = evaluation["metrics"]
+                    if seed == preset.seeds[0] and set_name == "30-40%":
+                        examples[variant] = evaluation["examples"]
+                runs.append({"seed": seed, "scores": scores, "history": trainer.history})
+                say(f"  {host_name}/{variant} seed {seed}: " + "  ".join(
+                    f"{k} {v['psnr']:.2f}dB" for k, v in scores.items()))
+            core = model.module if hasattr(model, "module") else model
+            host_result["variants"][variant] = {
+                "parameters": sum(p.numel() for p in core.parameters()),
+                "encoder_parameters": host.encoder_parameters(core), "runs": runs,
+            }
+        if rank == 0:
+            write_grid(out / f"grid_{host_name}.png", host_name, examples)
+            write_curves(out / f"curves_{host_name}.png", host_name, host_result)
+    results["seconds"] = time.perf_counter() - started
+    if rank == 0:
+        (out / "results.json").write_text(json.dumps(results, indent=1))
+        (out / "results.md").write_text(results_markdown(results))
+        say(results_markdown(results))
+        say(f"wrote {out / 'results.md'}, results.json, grids and curves in {results['seconds']:.0f} s")
+    return results
+
+
+def aggregate(variant: dict, set_name: str, metric: str) -> tuple[float, float] | None:
+    values = [r["scores"][set_name][metric] for r in variant["runs"] if metric in r["scores"][set_name]]
+    return mean_std(values) if values else None
+
+
+def results_markdown(results: dict) -> str:
+    lines = [f"# Substituting the encoders: {results['preset']} preset", "",
+             f"{results['machine']}  ", f"{results['size']}x{results['size']}, {results['train']['steps']} steps x "
+             f"batch {results['train']['batch_size']}, seeds {results['seeds']}; mean +- std over seeds, metrics on "
+             "the composite (higher PSNR/SSIM and lower L1 are better)", ""]
+    for host_name, host in results["hosts"].items():
+        variants = host["variants"]
+        metrics = [m for m in ("psnr", "ssim", "l1", "lpips", "fid")
+                   if any(m in run["scores"][s] for v in variants.values() for run in v["runs"] for s in run["scores"])]
+        lines += [f"## {host_name}", "", "| encoder | params (encoder / total) | mask set | "
+                  + " | ".join(metrics) + " |", "|---|---|---|" + "---|" * len(metrics)]
+        for set_name in results["sets"]:
+            for variant, data in variants.items():
+                cells = []
+                for metric in metrics:
+                    stats = aggregate(data, set_name, metric)
+                    cells.append("n/a" if stats is None else f"{stats[0]:.4g} +- {stats[1]:.2g}")
+                params = f"{data['encoder_parameters'] / 1e6:.2f} M / {data['parameters'] / 1e6:.2f} M"
+                lines.append(f"| {variant} | {params} | {set_name} | " + " | ".join(cells) + " |")
+            deltas = []
+            for metric in metrics:
+                own, tsgl = aggregate(variants["own"], set_name, metric), aggregate(variants["tsgl"], set_name, metric)
+                deltas.append("n/a" if own is None or tsgl is None else f"{tsgl[0] - own[0]:+.4g}")
+            lines.append(f"| **TSGL - own** | | {set_name} | " + " | ".join(deltas) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_grid(path: Path, host_name: str, examples: dict) -> None:
+    """Rows: validation images (30-40% holes); columns: masked input, own, TSGL, ground truth."""
+    own, tsgl = examples["own"], examples["tsgl"]
+    rows = min(4, own["image"].shape[0])
+    to_rgb = lambda t: ((t.permute(1, 2, 0).numpy() + 1) / 2).clip(0, 1)  # noqa: E731
+    figure, axes = plt.subplots(rows, 4, figsize=(8, 2 * rows + 0.4), squeeze=False)
+    for row in range(rows):
+        mask = own["mask"][row]
+        panels = [own["image"][row] * mask + (1 - mask), own["composite"][row], tsgl["composite"][row],
+                  own["image"][row]]
+        for col, (title, panel) in enumerate(zip(("masked input", "own encoder", "TSGL encoder", "ground truth"),
+                                                 panels, strict=True)):
+            axes[row, col].imshow(to_rgb(panel))
+            axes[row, col].axis("off")
+            if row == 0:
+                axes[row, col].set_title(title, fontsize=9)
+    figure.suptitle(f"{host_name}: 30-40% holes", fontsize=10)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def smooth(values: list[float], window: int = 9) -> np.ndarray:
+    """Centred moving average (edges use the available neighbours)."""
+    array = np.asarray(values, dtype=np.float64)
+    kernel = np.ones(min(window, len(array)))
+    return np.convolve(array, kernel, "same") / np.convolve(np.ones_like(array), kernel, "same")
+
+
+def write_curves(path: Path, host_name: str, host_result: dict) -> None:
+    """Generator L1 and total loss against step, per variant and seed (thin: logged values, thick: smoothed)."""
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for variant, data in host_result["variants"].items():
+        color = "tab:blue" if variant == "own" else "tab:red"
+        for run in data["runs"]:
+            steps = [h["step"] for h in run["history"]]
+            for axis, key in zip(axes, ("l1", "g_total"), strict=True):
+                values = [h[key] for h in run["history"]]
+                axis.plot(steps, values, color=color, alpha=0.2, linewidth=0.8)
+                axis.plot(steps, smooth(values), color=color, label=f"{variant} seed {run['seed']}")
+    for axis, key in zip(axes, ("L1 (hole x5 + valid)", "generator total (incl. edge loss for TSGL)"), strict=True):
+        axis.set_xlabel("step")
+        axis.set_title(f"{host_name}: {key}", fontsize=10)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="quick", choices=sorted(PRESETS))
+    parser.add_argument("--data", default=None, help="image folder (default: photos embedded in scikit-image)")
+    parser.add_argument("--hosts", nargs="*", default=None, help="subset of hosts (default: all available)")
+    parser.add_argument("--seeds", type=int, nargs="*", default=None)
+    parser.add_argument("--steps", type=int, default=None, help="override the preset's step budget")
+    parser.add_argument("--out", default="outputs/substitute_encoders")
+    parser.add_argument("--resume", action="store_true", help="continue from checkpoints in --out")
+    parser.add_argument("--inception", default=None, help="local TorchScript Inception file for FID")
+    parser.add_argument("--lpips-backbone", default=None, help="local AlexNet state_dict for LPIPS")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    if "RANK" in os.environ and not dist.is_initialized():  # launched by torchrun
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    try:
+        return run(args)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""The training harness: deterministic data, exact resume, checkpoints, DDP under torchrun, the benchmark."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from adapters.lama.host import LamaHost
+from tsgl_encoder.data import (
+    InpaintingDataset,
+    SampleSpec,
+    StepSampler,
+    embedded_dataset,
+    find_images,
+    folder_datasets,
+)
+from tsgl_encoder.masks import create_mask_generator
+from tsgl_encoder.training import LossWeights, TrainConfig, train
+
+ROOT = Path(__file__).resolve().parents[1]
+LOSSES = LossWeights(l1_hole=5, l1_valid=1, adversarial="hinge", adversarial_weight=0.05, r1=0.01, edge=1.0)
+
+
+@pytest.fixture(scope="module")
+def datasets():
+    return embedded_dataset(32, create_mask_generator("mat_large"), None)
+
+
+def tiny_host() -> LamaHost:
+    return LamaHost(overrides={"ngf": 8, "n_blocks": 1})
+
+
+def config(**overrides) -> TrainConfig:
+    return TrainConfig(**{"steps": 4, "batch_size": 2, "checkpoint_every": 2, "log_every": 1,
+                          "discriminator_width": 8, **overrides})
+
+
+def test_sampler_is_a_function_of_seed_and_step():
+    full = list(StepSampler(100, 4, seed=3, start_step=0, num_steps=5))
+    tail = list(StepSampler(100, 4, seed=3, start_step=2, num_steps=3))
+    assert full[8:] == tail
+    assert full != list(StepSampler(100, 4, seed=4, start_step=0, num_steps=5))
+    assert list(StepSampler(100, 4, 3, 0, 2, rank=0)) != list(StepSampler(100, 4, 3, 0, 2, rank=1))
+
+
+def test_samples_are_deterministic_and_well_formed(datasets):
+    train_set, val_set = datasets
+    spec = next(iter(StepSampler(len(train_set), 1, seed=0, num_steps=1)))
+    a, b = train_set[spec], train_set[spec]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert a["image"].shape == (3, 32, 32) and a["mask"].shape == (1, 32, 32) and a["edge"].shape == (1, 32, 32)
+    assert a["image"].min() >= -1 and a["image"].max() <= 1 and 0 < a["mask"].mean() < 1
+    assert len(val_set) > 0 and torch.equal(val_set[0]["image"], val_set[0]["image"])
+
+
+@pytest.mark.parametrize("variant", ["own", "tsgl"])
+def test_killed_and_resumed_run_matches_an_uninterrupted_one(tmp_path, datasets, variant):
+    train_set, _ = datasets
+    host = tiny_host()
+    full = train(host, variant, train_set, config(), tmp_path / "full", losses=LOSSES, progress=False)
+    train(host, variant, train_set, config(), tmp_path / "killed", losses=LOSSES, progress=False, stop_after=2)
+    assert torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=False)["step"] == 2
+    resumed = train(host, variant, train_set, config(), tmp_path / "killed", losses=LOSSES, resume=True,
+                    progress=False)
+    assert resumed.step == full.step == 4
+    for (name, a), b in zip(full.generator.state_dict().items(), resumed.generator.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    assert [h["g_total"] for h in full.history] == [h["g_total"] for h in resumed.history]
+    if variant == "tsgl":
+        assert "edge" in full.history[-1]  # the structure supervision is trained
+
+
+def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path, datasets):
+    train_set, _ = datasets
+    train(tiny_host(), "own", train_set, config(steps=2), tmp_path, losses=LOSSES, progress=False)
+    with pytest.raises(ValueError, match="from another run: its losses"):
+        train(tiny_host(), "own", train_set, config(steps=2), tmp_path, losses=LossWeights(), resume=True,
+              progress=False)
+    with pytest.raises(ValueError, match="from another run: its variant is own"):
+        train(tiny_host(), "tsgl", train_set, config(steps=2), tmp_path, losses=LOSSES, resume=True, progress=False)
+
+
+def test_folder_data_errors_and_corrupt_images(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        find_images(tmp_path / "missing")
+    with pytest.raises(ValueError, match="holds no"):
+        find_images(tmp_path)
+    from PIL import Image
+
+    for i in range(4):
+        folder = tmp_path / f"sub{i % 2}"
+        folder.mkdir(exist_ok=True)
+        Image.new("RGB", (40 + i, 48), (i * 40, 90, 200)).save(folder / f"{i}.png")
+    (tmp_path / "sub0" / "broken.jpg").write_bytes(b"not a jpeg")
+    train_set, val_set = folder_datasets(tmp_path, 32, create_mask_generator("brush"), None, val_size=1)
+    assert len(train_set) + len(val_set) == 5  # found recursively, split 4 / 1
+    files = find_images(tmp_path)
+    dataset = InpaintingDataset(files, Image.open, 32, train=True, mask_fn=create_mask_generator("brush"))
+    broken = [str(f) for f in files].index(str(tmp_path / "sub0" / "broken.jpg"))
+    with pytest.warns(UserWarning, match="skipping unreadable image .*broken.jpg"):
+        item = dataset[SampleSpec(broken, seed=1)]
+    assert int(item["skipped"]) == 1 and item["image"].shape == (3, 32, 32)  # the next image stands in
+
+
+def test_benchmark_smoke_writes_results_for_both_encoders(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "substitute_encoders.py"), "--preset",
+                             "smoke", "--out", str(tmp_path), "--no-progress"],
+                            capture_output=True, text=True, timeout=600, check=True, cwd=ROOT)
+    assert "torch " in result.stdout
+    table = (tmp_path / "results.md").read_text()
+    assert "| own |" in table and "| tsgl |" in table and "TSGL - own" in table and "30-40%" in table
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results["hosts"]["lama"]["variants"]) == {"own", "tsgl"}
+    assert (tmp_path / "grid_lama.png").stat().st_size > 5000 and (tmp_path / "curves_lama.png").is_file()
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "substitute_encoders.py"), "--preset", "smoke",
+                    "--out", str(tmp_path), "--no-progress", "--resume"],
+                   capture_output=True, text=True, timeout=600, check=True, cwd=ROOT)
+    again = json.loads((tmp_path / "results.json").read_text())["hosts"]["lama"]["variants"]
+    for variant, data in results["hosts"]["lama"]["variants"].items():  # nothing retrained, same scores
+        assert again[variant]["runs"][0]["history"] == data["runs"][0]["history"]
+        for set_name, scores in data["runs"][0]["scores"].items():
+            assert again[variant]["runs"][0]["scores"][set_name] == pytest.approx(scores, rel=1e-5)
+
+
+def test_torchrun_two_process_gloo_smoke(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+         str(ROOT / "benchmarks" / "substitute_encoders.py"), "--preset", "smoke", "--out", str(tmp_path),
+         "--no-progress"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "results.md").is_file()
+    state = torch.load(tmp_path / "lama" / "tsgl" / "seed0" / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 2
