@@ -103,6 +103,9 @@ def run(args: argparse.Namespace) -> dict:
         preset = replace(preset, train=replace(preset.train, steps=args.steps))
     if args.seeds:
         preset = replace(preset, seeds=tuple(args.seeds))
+    if args.amp or args.workers is not None:
+        workers = preset.train.workers if args.workers is None else args.workers
+        preset = replace(preset, train=replace(preset.train, amp=args.amp or preset.train.amp, workers=workers))
     unknown = sorted(set(args.hosts or []) - set(preset.hosts))
     if unknown:
         raise ValueError(f"unknown host(s) {unknown}; available: {sorted(preset.hosts)}")
@@ -138,7 +141,7 @@ def run(args: argparse.Namespace) -> dict:
                 run_dir = out / host_name / variant / f"seed{seed}"
                 trainer = train(host, variant, train_set, config, run_dir, losses=losses, resume=args.resume,
                                 progress=not args.no_progress)
-                model = trainer.generator
+                model = trainer.model
                 scores = {}
                 for set_name, masks in sets.items():
                     evaluation = evaluate(host, model, val_set, masks, suite)
@@ -148,10 +151,9 @@ def run(args: argparse.Namespace) -> dict:
                 runs.append({"seed": seed, "scores": scores, "history": trainer.history})
                 say(f"  {host_name}/{variant} seed {seed}: " + "  ".join(
                     f"{k} {v['psnr']:.2f}dB" for k, v in scores.items()))
-            core = model.module if hasattr(model, "module") else model
             host_result["variants"][variant] = {
-                "parameters": sum(p.numel() for p in core.parameters()),
-                "encoder_parameters": host.encoder_parameters(core), "runs": runs,
+                "parameters": sum(p.numel() for p in model.parameters()),
+                "encoder_parameters": host.encoder_parameters(model), "runs": runs,
             }
         if rank == 0:
             write_grid(out / f"grid_{host_name}.png", host_name, examples)
@@ -259,6 +261,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--resume", action="store_true", help="continue from checkpoints in --out")
     parser.add_argument("--inception", default=None, help="local TorchScript Inception file for FID")
     parser.add_argument("--lpips-backbone", default=None, help="local AlexNet state_dict for LPIPS")
+    parser.add_argument("--amp", action="store_true", help="mixed precision (float16 on CUDA, bfloat16 on CPU)")
+    parser.add_argument("--workers", type=int, default=None, help="data-loading processes")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if "RANK" in os.environ and not dist.is_initialized():  # launched by torchrun

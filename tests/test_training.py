@@ -67,7 +67,7 @@ def test_killed_and_resumed_run_matches_an_uninterrupted_one(tmp_path, datasets,
     resumed = train(host, variant, train_set, config(), tmp_path / "killed", losses=LOSSES, resume=True,
                     progress=False)
     assert resumed.step == full.step == 4
-    for (name, a), b in zip(full.generator.state_dict().items(), resumed.generator.state_dict().values(), strict=True):
+    for (name, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     assert [h["g_total"] for h in full.history] == [h["g_total"] for h in resumed.history]
     if variant == "tsgl":
@@ -138,3 +138,14 @@ def test_torchrun_two_process_gloo_smoke(tmp_path):
     assert (tmp_path / "results.md").is_file()
     state = torch.load(tmp_path / "lama" / "tsgl" / "seed0" / "checkpoint.pt", weights_only=False)
     assert state["step"] == 2
+
+
+def test_ddp_ranks_stay_synchronised(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29534",
+         str(ROOT / "tests" / "ddp_worker.py"), str(tmp_path)],
+        capture_output=True, text=True, timeout=600, cwd=ROOT, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count(": ok") == 2

@@ -47,15 +47,14 @@ class LamaHost(Host):
         return model
 
     def predict(self, model: nn.Module, image: Tensor, mask: Tensor) -> Prediction:
-        core = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
         hole = 1 - mask
         x = torch.cat([(image + 1) / 2 * mask, hole], dim=1)  # LaMa: [0, 1], 1 = hole
-        stem = core.model[0]
+        stem = model.model[0]
         if not isinstance(stem, TSGLBottleneckStem):
             return Prediction(model(x) * 2 - 1)
         bottleneck, features = stem.encode(x)
-        output = core.model[1:](bottleneck) * 2 - 1
-        head = core.edge_head
+        output = model.model[1:](bottleneck) * 2 - 1
+        head = model.edge_head
         if isinstance(head, StructureEdgeHead):
             edge = head(features.structure[-1], features.structure_mask)
         else:  # tsgl_lama_512's FFC edge head on (local, global)

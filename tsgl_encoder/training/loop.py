@@ -66,10 +66,25 @@ def _device() -> torch.device:
 
 
 def _wrap(module: nn.Module, device: torch.device) -> nn.Module:
+    """DDP when running distributed; SyncBatchNorm on CUDA (PyTorch's SyncBatchNorm is GPU-only, so gloo
+    runs on CPU keep per-process BatchNorm statistics)."""
     if _distributed()[1] == 1:
         return module
-    module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
+    if device.type == "cuda":
+        module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
     return nn.parallel.DistributedDataParallel(module, device_ids=[device] if device.type == "cuda" else None)
+
+
+class Predictor(nn.Module):
+    """``host.predict`` as a module, so that DDP sees the generator's whole forward pass."""
+
+    def __init__(self, host: Host, model: nn.Module) -> None:
+        super().__init__()
+        self.host, self.model = host, model
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        prediction = self.host.predict(self.model, image, mask)
+        return prediction.output, prediction.edge
 
 
 def _unwrap(module: nn.Module) -> nn.Module:
@@ -83,7 +98,8 @@ class Trainer:
         self.host, self.variant, self.losses, self.config = host, variant, losses, config
         self.device = _device()
         torch.manual_seed(config.seed)
-        self.generator = _wrap(host.build(variant).to(self.device), self.device)
+        self.model = host.build(variant).to(self.device)
+        self.generator = _wrap(Predictor(host, self.model), self.device)
         self.discriminator = _wrap(PatchDiscriminator(width=config.discriminator_width).to(self.device), self.device)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), config.lr_generator, betas=config.betas)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), config.lr_discriminator, betas=config.betas)
@@ -107,15 +123,16 @@ class Trainer:
         image, mask = batch["image"].to(self.device), batch["mask"].to(self.device)
         weights = self.losses
         with self._autocast():
-            prediction = self.host.predict(self.generator, image, mask)
-        output = prediction.output.float()
+            output, edge = self.generator(image, mask)
+        output = output.float()
         composite = image * mask + output * (1 - mask)
 
-        # discriminator: real images vs composites
+        # discriminator: real images vs composites, in one forward pass (one DDP forward per backward)
         self.opt_d.zero_grad(set_to_none=True)
         real = image.detach().requires_grad_(weights.r1 > 0)
-        real_logits, real_features = self.discriminator(real)
-        fake_logits, _ = self.discriminator(composite.detach())
+        logits, features = self.discriminator(torch.cat([real, composite.detach()]))
+        real_logits, fake_logits = logits.chunk(2)
+        real_features = [f.chunk(2)[0] for f in features]
         d_loss = discriminator_loss(real_logits, fake_logits, weights.adversarial)
         if weights.r1 > 0:
             d_loss = d_loss + weights.r1 * r1_penalty(real_logits, real)
@@ -126,11 +143,10 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         terms = {"l1": masked_l1(output, image, mask, weights.l1_hole, weights.l1_valid)}
         if weights.adversarial_weight > 0 or weights.feature_matching > 0:
-            for p in self.discriminator.parameters():
-                p.requires_grad_(False)
-            fake_logits, fake_features = self.discriminator(composite)
-            for p in self.discriminator.parameters():
-                p.requires_grad_(True)
+            critic = _unwrap(self.discriminator)  # frozen here: nothing of it to synchronise
+            critic.requires_grad_(False)
+            fake_logits, fake_features = critic(composite)
+            critic.requires_grad_(True)
             terms["adversarial"] = weights.adversarial_weight * generator_loss(fake_logits, weights.adversarial)
             if weights.feature_matching > 0:
                 terms["feature_matching"] = weights.feature_matching * feature_matching_loss(
@@ -138,8 +154,8 @@ class Trainer:
                 )
         if self.perceptual is not None:
             terms["perceptual"] = weights.perceptual * self.perceptual(output, image)
-        if prediction.edge is not None and weights.edge > 0:
-            terms["edge"] = weights.edge * edge_loss(prediction.edge.float(), batch["edge"].to(self.device), mask)
+        if edge is not None and weights.edge > 0:
+            terms["edge"] = weights.edge * edge_loss(edge.float(), batch["edge"].to(self.device), mask)
         g_loss = sum(terms.values())
         self.scaler.scale(g_loss).backward()
         self.scaler.step(self.opt_g)
@@ -153,7 +169,7 @@ class Trainer:
         return {
             "step": self.step, "variant": self.variant, "host": self.host.name,
             "config": asdict(self.config), "losses": asdict(self.losses),
-            "generator": _unwrap(self.generator).state_dict(),
+            "generator": self.model.state_dict(),
             "discriminator": _unwrap(self.discriminator).state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "scaler": self.scaler.state_dict(), "torch_rng": torch.get_rng_state(), "history": self.history,
@@ -176,7 +192,7 @@ class Trainer:
             if found != value:
                 raise ValueError(f"checkpoint {str(path)!r} is from another run: its {key} is {found}, "
                                  f"this run's is {value}")
-        _unwrap(self.generator).load_state_dict(state["generator"])
+        self.model.load_state_dict(state["generator"])
         _unwrap(self.discriminator).load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
@@ -208,7 +224,7 @@ def train(host: Host, variant: str, dataset: InpaintingDataset, config: TrainCon
     sampler = StepSampler(len(dataset), config.batch_size, config.seed, trainer.step, remaining, rank)
     loader = DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
                         persistent_workers=False)
-    trainer.generator.train()
+    trainer.model.train()
     trainer.discriminator.train()
     bar = tqdm(loader, total=remaining, disable=not progress or rank != 0,
                desc=f"{host.name}/{variant} seed {config.seed}", initial=0, leave=False)

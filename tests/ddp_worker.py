@@ -1,0 +1,27 @@
+"""Run by test_training.py under torchrun: two gloo ranks train on different batches; gradients are
+all-reduced, so the generators must stay identical on both ranks."""
+
+import sys
+
+import torch
+import torch.distributed as dist
+
+from adapters.lama.host import LamaHost
+from tsgl_encoder.data import embedded_dataset
+from tsgl_encoder.masks import create_mask_generator
+from tsgl_encoder.training import LossWeights, TrainConfig, train
+
+dist.init_process_group("gloo")
+train_set, _ = embedded_dataset(32, create_mask_generator("mat_large"), None)
+config = TrainConfig(steps=2, batch_size=2, checkpoint_every=2, log_every=1, discriminator_width=8)
+trainer = train(LamaHost(overrides={"ngf": 8, "n_blocks": 1}), "tsgl", train_set, config, sys.argv[1],
+                losses=LossWeights(adversarial_weight=0.05), progress=False)
+flat = torch.cat([p.detach().flatten() for p in trainer.model.parameters()])
+gathered = [torch.zeros_like(flat) for _ in range(dist.get_world_size())]
+dist.all_gather(gathered, flat)
+assert torch.equal(gathered[0], gathered[1]), "ranks diverged: gradients were not synchronised"
+losses = [torch.zeros(1) for _ in range(2)]
+dist.all_gather(losses, torch.tensor([trainer.history[0]["l1"]]))
+assert not torch.equal(losses[0], losses[1]), "both ranks saw the same batch"
+print(f"rank {dist.get_rank()}: ok")
+dist.destroy_process_group()
