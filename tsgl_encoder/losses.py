@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .layers import PartialConv2d
+from .metrics import tap_features
 
 ADVERSARIAL_KINDS = ("hinge", "nsgan")
 
@@ -161,7 +162,10 @@ class PerceptualLoss(nn.Module):
             raise FileNotFoundError(f"perceptual loss: no VGG-19 weights at {str(path)!r} (local files only)")
         network = vgg19(weights=None)
         state = torch.load(path, map_location="cpu", weights_only=True)
-        network.load_state_dict(state, strict=True)
+        features = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
+        if not features:
+            raise ValueError(f"perceptual loss: {str(path)!r} holds no 'features.*' entries of a torchvision vgg19")
+        network.features.load_state_dict(features, strict=True)  # the classifier is not used
         unknown = sorted(set(layers) - set(VGG19_LAYERS))
         if unknown:
             raise ValueError(f"unknown VGG-19 layers {unknown}; available: {sorted(VGG19_LAYERS)}")
@@ -171,13 +175,7 @@ class PerceptualLoss(nn.Module):
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), persistent=False)
 
     def _features(self, image: Tensor) -> list[Tensor]:
-        x = ((image + 1) / 2 - self.mean) / self.std
-        taps = []
-        for index, layer in enumerate(self.features):
-            x = layer(x)
-            if index in self.taps:
-                taps.append(x)
-        return taps
+        return tap_features(self.features, ((image + 1) / 2 - self.mean) / self.std, self.taps)
 
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         return sum(F.l1_loss(a, b.detach()) for a, b in zip(self._features(pred), self._features(target), strict=True))

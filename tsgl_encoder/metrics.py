@@ -424,6 +424,17 @@ def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def tap_features(layers: torch.nn.Sequential, x: torch.Tensor, taps: Sequence[int]) -> list[torch.Tensor]:
+    """Runs ``x`` through ``layers`` and returns the outputs of the layers whose index is in ``taps``
+    (shared by LPIPS and the perceptual loss)."""
+    out = []
+    for index, layer in enumerate(layers):
+        x = layer(x)
+        if index in taps:
+            out.append(x)
+    return out
+
+
 class LPIPS(torch.nn.Module):
     """LPIPS v0.1 distance per image, from local files only.
 
@@ -514,12 +525,7 @@ class LPIPS(torch.nn.Module):
         return None
 
     def _taps(self, x: torch.Tensor) -> list[torch.Tensor]:
-        out = []
-        for index, layer in enumerate(self.features):
-            x = layer(x)
-            if index in self.taps:
-                out.append(x)
-        return out
+        return tap_features(self.features, x, self.taps)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """LPIPS distance per image, a ``(B,)`` tensor (0 for identical images)."""

@@ -1,0 +1,64 @@
+import pytest
+import torch
+
+from tsgl_encoder.losses import (
+    PatchDiscriminator,
+    PerceptualLoss,
+    StructureEdgeHead,
+    discriminator_loss,
+    edge_loss,
+    generator_loss,
+    masked_l1,
+    r1_penalty,
+)
+
+
+def test_masked_l1_weights_hole_and_valid():
+    pred, target = torch.ones(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)
+    mask = torch.tensor([[[[1.0, 1.0], [0.0, 0.0]]]])  # half known
+    assert masked_l1(pred, target, mask, hole_weight=5, valid_weight=1).item() == pytest.approx(5 * 0.5 + 0.5)
+    assert edge_loss(pred, target, mask).item() == pytest.approx(3.0)  # the official 5 x hole + 1 x valid
+
+
+def test_adversarial_losses():
+    real, fake = torch.tensor([2.0, 0.5]), torch.tensor([-2.0, 0.5])
+    assert discriminator_loss(real, fake, "hinge").item() == pytest.approx(0.25 + 0.75)
+    assert generator_loss(fake, "hinge").item() == pytest.approx(0.75)
+    softplus = torch.nn.functional.softplus
+    expected = softplus(-real).mean() + softplus(fake).mean()
+    assert discriminator_loss(real, fake, "nsgan").item() == pytest.approx(expected.item())
+    with pytest.raises(ValueError, match="adversarial kind must be one of"):
+        generator_loss(fake, "wgan")
+
+
+def test_r1_penalty_of_a_linear_critic_is_its_squared_weight_norm():
+    weight = torch.tensor([3.0, 4.0])
+    images = torch.randn(5, 2, requires_grad=True)
+    assert r1_penalty(images @ weight, images).item() == pytest.approx(25.0)
+
+
+def test_patch_discriminator_returns_logits_and_features():
+    logits, features = PatchDiscriminator(width=8)(torch.randn(2, 3, 64, 64))
+    assert logits.shape[:2] == (2, 1) and len(features) == 4
+
+
+@pytest.mark.parametrize("size", [64, 256])
+def test_structure_edge_head_returns_a_full_resolution_edge_map(size):
+    head = StructureEdgeHead((8, 16, 32, 32, 64))
+    deepest = size // 32
+    edges = head(torch.randn(2, 64, deepest, deepest * 2), torch.ones(2, 1, deepest, deepest * 2))
+    assert edges.shape == (2, 1, size, 2 * size) and 0 <= edges.min() and edges.max() <= 1
+
+
+def test_perceptual_loss_reads_local_weights_only(tmp_path):
+    from torchvision.models import vgg19
+
+    torch.manual_seed(0)
+    features = vgg19(weights=None).features
+    path = tmp_path / "vgg19.pth"
+    torch.save({f"features.{k}": v for k, v in features.state_dict().items()}, path)
+    loss = PerceptualLoss(path, layers=("relu1_1", "relu2_1"))
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    assert loss(x, x).item() == 0.0 and loss(x, x.flip(-1)).item() > 0
+    with pytest.raises(FileNotFoundError, match="local files only"):
+        PerceptualLoss(tmp_path / "missing.pth")
