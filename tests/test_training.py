@@ -149,3 +149,11 @@ def test_ddp_ranks_stay_synchronised(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count(": ok") == 2
+
+
+def test_mixed_precision_training_step(tmp_path, datasets):
+    train_set, _ = datasets
+    trainer = train(tiny_host(), "tsgl", train_set, config(steps=1, amp=True), tmp_path, losses=LOSSES,
+                    progress=False)
+    assert trainer.step == 1 and all(torch.isfinite(torch.tensor(v)) for k, v in trainer.history[-1].items()
+                                     if isinstance(v, float))
