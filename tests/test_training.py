@@ -157,3 +157,11 @@ def test_mixed_precision_training_step(tmp_path, datasets):
                     progress=False)
     assert trainer.step == 1 and all(torch.isfinite(torch.tensor(v)) for k, v in trainer.history[-1].items()
                                      if isinstance(v, float))
+
+
+def test_l1_only_training_leaves_the_discriminator_alone(tmp_path, datasets):
+    train_set, _ = datasets
+    losses = LossWeights(adversarial_weight=0.0, feature_matching=0.0, edge=0.0)
+    trainer = train(tiny_host(), "own", train_set, config(steps=2), tmp_path, losses=losses, progress=False)
+    assert trainer.history[-1]["d"] == 0.0 and "adversarial" not in trainer.history[-1]
+    assert all(p.grad is None for p in trainer.discriminator.parameters())

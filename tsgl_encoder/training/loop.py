@@ -127,22 +127,24 @@ class Trainer:
         output = output.float()
         composite = image * mask + output * (1 - mask)
 
-        # discriminator: real images vs composites, in one forward pass (one DDP forward per backward)
-        self.opt_d.zero_grad(set_to_none=True)
-        real = image.detach().requires_grad_(weights.r1 > 0)
-        logits, features = self.discriminator(torch.cat([real, composite.detach()]))
-        real_logits, fake_logits = logits.chunk(2)
-        real_features = [f.chunk(2)[0] for f in features]
-        d_loss = discriminator_loss(real_logits, fake_logits, weights.adversarial)
-        if weights.r1 > 0:
-            d_loss = d_loss + weights.r1 * r1_penalty(real_logits, real)
-        self.scaler.scale(d_loss).backward()
-        self.scaler.step(self.opt_d)
+        adversarial = weights.adversarial_weight > 0 or weights.feature_matching > 0
+        d_loss = torch.zeros(())
+        if adversarial:  # discriminator: real images vs composites in one forward (one DDP forward per backward)
+            self.opt_d.zero_grad(set_to_none=True)
+            real = image.detach().requires_grad_(weights.r1 > 0)
+            logits, features = self.discriminator(torch.cat([real, composite.detach()]))
+            real_logits, fake_logits = logits.chunk(2)
+            real_features = [f.chunk(2)[0] for f in features]
+            d_loss = discriminator_loss(real_logits, fake_logits, weights.adversarial)
+            if weights.r1 > 0:
+                d_loss = d_loss + weights.r1 * r1_penalty(real_logits, real)
+            self.scaler.scale(d_loss).backward()
+            self.scaler.step(self.opt_d)
 
         # generator
         self.opt_g.zero_grad(set_to_none=True)
         terms = {"l1": masked_l1(output, image, mask, weights.l1_hole, weights.l1_valid)}
-        if weights.adversarial_weight > 0 or weights.feature_matching > 0:
+        if adversarial:
             critic = _unwrap(self.discriminator)  # frozen here: nothing of it to synchronise
             critic.requires_grad_(False)
             fake_logits, fake_features = critic(composite)
