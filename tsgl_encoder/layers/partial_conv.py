@@ -22,12 +22,19 @@ from .equalized import EqualizedConv2d
 
 
 def mask_update(mask: Tensor, kernel_size: int, stride: int, padding: int) -> tuple[Tensor, Tensor]:
-    """The partial-conv rule for a 1-channel mask ``(B, 1, H, W)``: returns ``(update, ratio)``."""
+    """The partial-conv rule for a mask ``(B, C, H, W)``: returns ``(update, ratio)``, each ``(B, 1, H', W')``.
+
+    A multi-channel mask (CTSDG's) counts every channel: ``ratio = C * k * k / window_sum``; for the usual
+    1-channel mask this is ``k * k / window_sum``.
+    """
+    channels = mask.shape[1]
+    if channels > 1:
+        mask = mask.sum(dim=1, keepdim=True)
     ones = mask.new_ones(1, 1, kernel_size, kernel_size)
     window_sum = F.conv2d(mask, ones, stride=stride, padding=padding)  # (B, 1, H', W')
     update = window_sum.clamp(0.0, 1.0)
     # no epsilon (it would underflow in float16): windows without a known pixel get ratio 0
-    ratio = torch.where(window_sum > 0, kernel_size**2 / window_sum.clamp_min(1.0), 0.0)
+    ratio = torch.where(window_sum > 0, channels * kernel_size**2 / window_sum.clamp_min(1.0), 0.0)
     return update, ratio
 
 
