@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from adapters.ctsdg import Discriminator, Generator, create_generator
+from adapters.ctsdg import Discriminator, Generator, create_generator, replace_encoder
+from tsgl_encoder import create_encoder
 
 # sha256 of "key<TAB>shape" lines of upstream's state_dicts (xiefan-guo/ctsdg, Generator(3, 2, 3) and
 # Discriminator(3, 2), built from its code and run locally): equal fingerprints mean equal module names and
@@ -122,3 +123,75 @@ def test_discriminator_shapes_and_fingerprint():
             pred, fake_edge = model(image, gray, edge, is_real=is_real)
             assert pred.shape == (2, 2, 14, 14) and 0 <= pred.min() and pred.max() <= 1
             assert fake_edge.shape == (2, 1, SIZE, SIZE) and 0 <= fake_edge.min() and fake_edge.max() <= 1
+
+
+# ----------------------------------------------------------------------------- replace_encoder
+
+
+def _swap_inputs(batch: int = 1, size: int = 128, seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    image = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
+    edge = torch.rand(batch, 2, size, size, generator=gen)
+    mask = torch.ones(batch, 1, size, size)
+    mask[..., size // 4 : size // 2 + 10, size // 6 : size // 2] = 0
+    return image, edge, mask
+
+
+def _swapped():
+    torch.manual_seed(0)
+    return replace_encoder(create_generator(), create_encoder("tsgl_tiny"))
+
+
+def test_swap_keeps_signature_outputs_and_hole_invariance():
+    model = _swapped().eval()
+    image, edge, mask = _swap_inputs()
+    with torch.no_grad():
+        output, projected_image, projected_edge = model(image * mask, edge * mask, mask)
+        other = model(torch.where(mask.bool(), image, torch.rand_like(image)), edge, mask)
+    assert output.shape == image.shape and projected_image.shape == image.shape
+    assert projected_edge.shape == (1, 1, 128, 128)
+    assert output.abs().max() <= 1 and 0 <= projected_edge.min() and projected_edge.max() <= 1
+    # the decoders' level-0 skips read the raw input through partial convs: hole pixels never matter
+    assert torch.equal(other[0], output)
+
+
+def test_swap_skip_masks_equal_the_original_encoders():
+    original = create_generator().eval()
+    model = _swapped().eval()
+    image, edge, mask = _swap_inputs()
+    with torch.no_grad():
+        for branch, raw, levels in zip(("texture", "structure"), (image, edge), model.tsgl_encoder(image, edge, mask),
+                                       strict=True):
+            expected = original._encode(branch, raw, mask.expand(-1, raw.shape[1], -1, -1))
+            assert [m.shape for _, m in expected] == [m.shape for _, m in levels]
+            assert all(torch.equal(a, b) for (_, a), (_, b) in zip(expected, levels, strict=True))
+            assert all(x.shape == y.shape for (x, _), (y, _) in zip(expected, levels, strict=True))
+
+
+def test_swap_gradients_reach_tsgl_and_kept_decoders():
+    model = _swapped().train()
+    image, edge, mask = _swap_inputs(batch=2)
+    output, projected_image, projected_edge = model(image * mask, edge * mask, mask)
+    (output.abs().mean() + projected_image.abs().mean() + projected_edge.mean()).backward()
+    dead = [n for n, p in model.tsgl_encoder.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not dead
+    assert model.dc_texture_1.conv.weight.grad.abs().sum() > 0 and model.dc_structure_7.conv.weight.grad.abs().sum() > 0
+    assert not any(name.startswith("ec_") for name, _ in model.named_children())
+
+
+def test_swap_keeps_freeze_ec_bn_and_512_inputs():
+    model = _swapped()
+    model.freeze_ec_bn = True
+    model.train()
+    assert all(not m.training for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    model.eval()
+    image, edge, mask = _swap_inputs(size=512)
+    with torch.no_grad():
+        assert model(image * mask, edge * mask, mask)[0].shape == (1, 3, 512, 512)
+
+
+def test_swap_refuses_other_models():
+    with pytest.raises(TypeError, match="expects a CTSDG Generator"):
+        replace_encoder(torch.nn.Linear(2, 2))
+    with pytest.raises(TypeError, match="already has a TSGL encoder"):
+        replace_encoder(_swapped())

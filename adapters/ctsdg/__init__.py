@@ -6,6 +6,7 @@ from typing import Any
 
 from .discriminator import Discriminator, EdgeDetector, StructureBranch, TextureBranch
 from .generator import Generator
+from .swap import TSGLSkipEncoder, replace_encoder
 
 _PRESETS: dict[str, dict[str, Any]] = {"ctsdg": {"image_in_channels": 3, "edge_in_channels": 2, "out_channels": 3}}
 
@@ -17,4 +18,13 @@ def create_generator(name: str = "ctsdg", **overrides: Any) -> Generator:
     return Generator(**{**_PRESETS[name], **overrides})
 
 
-__all__ = ["Discriminator", "EdgeDetector", "Generator", "StructureBranch", "TextureBranch", "create_generator"]
+__all__ = [
+    "Discriminator",
+    "EdgeDetector",
+    "Generator",
+    "StructureBranch",
+    "TSGLSkipEncoder",
+    "TextureBranch",
+    "create_generator",
+    "replace_encoder",
+]

@@ -82,17 +82,6 @@ class Generator(nn.Module):
             features.append(getattr(self, f"ec_{branch}_{i}")(*features[-1]))
         return features
 
-    def _decode(
-        self, branch: str, start: tuple[torch.Tensor, torch.Tensor], skips: list[tuple[torch.Tensor, torch.Tensor]]
-    ) -> torch.Tensor:
-        x, m = start
-        for i in range(7, 0, -1):
-            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-            m = F.interpolate(m, scale_factor=2, mode="nearest")
-            skip_x, skip_m = skips[i - 1]
-            x, m = getattr(self, f"dc_{branch}_{i}")(torch.cat((x, skip_x), 1), torch.cat((m, skip_m), 1))
-        return x
-
     def forward(
         self, input_image: torch.Tensor, input_edge: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -103,18 +92,7 @@ class Generator(nn.Module):
         """
         textures = self._encode("texture", input_image, mask.expand(-1, input_image.shape[1], -1, -1))
         structures = self._encode("structure", input_edge, mask.expand(-1, input_edge.shape[1], -1, -1))
-        dc_texture = self._decode("texture", structures[7], textures)  # cross-wired: texture from structure code
-        dc_structure = self._decode("structure", textures[7], structures)
-
-        projected_image = self.texture_feature_projection(dc_texture)
-        projected_edge = self.structure_feature_projection(dc_structure)
-
-        fused = self.bigff(dc_texture, dc_structure)
-        output = self.fusion_layer1(fused)
-        output = self.fusion_layer2(torch.cat((output, self.cfa(output, output)), dim=1))
-        output = F.interpolate(output, scale_factor=2, mode="bilinear", align_corners=False)
-        output = self.out_layer(torch.cat((output, fused), dim=1))
-        return output, projected_image, projected_edge
+        return generate(self, textures, structures)
 
     def train(self, mode: bool = True) -> Generator:
         super().train(mode)
@@ -123,3 +101,34 @@ class Generator(nn.Module):
                 if isinstance(module, nn.BatchNorm2d):
                     module.eval()
         return self
+
+
+Levels = list[tuple[torch.Tensor, torch.Tensor]]  # [(features, C-channel mask)] at H, H/2, .., H/128
+
+
+def decode(model: nn.Module, branch: str, start: tuple[torch.Tensor, torch.Tensor], skips: Levels) -> torch.Tensor:
+    """``dc_<branch>_7 .. 1`` of ``model`` from ``start`` (the other branch's bottleneck) with ``skips``."""
+    x, m = start
+    for i in range(7, 0, -1):
+        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        m = F.interpolate(m, scale_factor=2, mode="nearest")
+        skip_x, skip_m = skips[i - 1]
+        x, m = getattr(model, f"dc_{branch}_{i}")(torch.cat((x, skip_x), 1), torch.cat((m, skip_m), 1))
+    return x
+
+
+def generate(model: nn.Module, textures: Levels, structures: Levels) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Everything after the encoders: cross-wired decoders, projection heads, BiGFF, CFA, output layer.
+
+    A function of the module names only, so it serves this ``Generator`` and upstream's alike.
+    """
+    dc_texture = decode(model, "texture", structures[7], textures)  # cross-wired: texture from structure code
+    dc_structure = decode(model, "structure", textures[7], structures)
+    projected_image = model.texture_feature_projection(dc_texture)
+    projected_edge = model.structure_feature_projection(dc_structure)
+    fused = model.bigff(dc_texture, dc_structure)
+    output = model.fusion_layer1(fused)
+    output = model.fusion_layer2(torch.cat((output, model.cfa(output, output)), dim=1))
+    output = F.interpolate(output, scale_factor=2, mode="bilinear", align_corners=False)
+    output = model.out_layer(torch.cat((output, fused), dim=1))
+    return output, projected_image, projected_edge
