@@ -48,3 +48,16 @@ def test_bundled_photos_are_real_rgb_images():
         assert photo.ndim == 3 and photo.shape[2] == 3 and photo.dtype.name == "uint8" and photo.std() > 10
     tensor = load_photo(None, 64, 96)
     assert tensor.shape == (1, 3, 64, 96) and -1 <= tensor.min() and tensor.max() <= 1
+
+
+def test_swap_ctsdg_prints_the_parameter_table_and_writes_a_png(tmp_path):
+    out = tmp_path / "swap.png"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "swap_ctsdg.py"), "--size", "128", "--encoder", "tsgl_tiny",
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=300, check=True,
+    )
+    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line[:1].isalpha()}
+    assert rows["decoders"][0] == rows["decoders"][1] == "33,041,216"  # kept decoders
+    assert rows["total"][0] == "52,147,789"
+    assert out.stat().st_size > 10_000

@@ -6,7 +6,7 @@ from typing import Any
 
 from .discriminator import Discriminator, EdgeDetector, StructureBranch, TextureBranch
 from .generator import Generator
-from .swap import TSGLSkipEncoder, replace_encoder
+from .swap import TSGLSkipEncoder, parameters_by_part, replace_encoder
 
 _PRESETS: dict[str, dict[str, Any]] = {"ctsdg": {"image_in_channels": 3, "edge_in_channels": 2, "out_channels": 3}}
 
@@ -26,5 +26,6 @@ __all__ = [
     "TSGLSkipEncoder",
     "TextureBranch",
     "create_generator",
+    "parameters_by_part",
     "replace_encoder",
 ]

@@ -100,4 +100,16 @@ def replace_encoder(model: nn.Module, encoder: TSGLEncoder | None = None) -> nn.
     return model
 
 
-__all__ = ["TSGLSkipEncoder", "replace_encoder"]
+
+
+def parameters_by_part(model: nn.Module) -> dict[str, int]:
+    """Parameter counts of a (swapped or original) CTSDG generator: encoder(s), decoders, fusion and heads."""
+    parts = {"encoder": 0, "decoders": 0, "fusion and heads": 0}
+    for name, child in model.named_children():
+        part = "encoder" if name.startswith(("ec_", "tsgl_encoder")) else "decoders" if name.startswith("dc_") else (
+            "fusion and heads")
+        parts[part] += sum(p.numel() for p in child.parameters())
+    return parts
+
+
+__all__ = ["TSGLSkipEncoder", "parameters_by_part", "replace_encoder"]
