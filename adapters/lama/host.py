@@ -11,7 +11,7 @@ from tsgl_encoder.losses import StructureEdgeHead
 from tsgl_encoder.training import Host, LossWeights, Prediction
 
 from .presets import create_generator
-from .swap import TSGLBottleneckStem, replace_encoder
+from .swap import TSGLBottleneckStem, default_encoder, replace_encoder
 
 # LaMa's configs (lama-fourier.yaml / big-lama.yaml): L1 on known pixels only (weight 10), non-saturating
 # GAN (weight 10) with R1 (gp_coef 0.001), feature matching 100, and ResNet-PL 30 (ADE20k weights: not
@@ -34,13 +34,9 @@ class LamaHost(Host):
         self.check_variant(variant)
         model = create_generator(self.preset, **self.overrides)
         if variant == "tsgl" and not isinstance(model.model[0], TSGLBottleneckStem):
-            encoder = None
-            if self.encoder:
-                from tsgl_encoder import TSGLEncoder, get_config
-
-                n_down = model.n_downsampling
-                encoder = TSGLEncoder(get_config(self.encoder).with_scales(n_down - 1))
-            replace_encoder(model, encoder)
+            last_down = model.model[1 + model.n_downsampling].ffc
+            width = last_down.convl2l.out_channels + last_down.convl2g.out_channels
+            replace_encoder(model, default_encoder(width, model.n_downsampling, self.encoder))
         if variant == "tsgl" and not hasattr(model, "edge_head"):
             structure = model.model[0].encoder.config.structure_channels
             model.edge_head = StructureEdgeHead(structure)

@@ -94,14 +94,16 @@ def _lama_layout(model: nn.Module) -> tuple[int, int, int]:
     return n_down, last.convl2l.out_channels, last.convl2g.out_channels
 
 
-def default_encoder(bottleneck_channels: int, n_downsampling: int) -> TSGLEncoder:
-    """The TSGL preset for a host of this width, cut so that its deepest level is the bottleneck.
+def default_encoder(bottleneck_channels: int, n_downsampling: int, preset: str | None = None) -> TSGLEncoder:
+    """A TSGL preset (by default the one for a host of this width) cut so that its deepest level is the bottleneck.
 
     With ``n_downsampling - 1`` scales, the cross-layer balance output lands at the bottleneck's
     resolution, so every parameter of the encoder is used.
     """
-    name = "tsgl_base" if bottleneck_channels >= 512 else "tsgl_small" if bottleneck_channels >= 256 else "tsgl_tiny"
-    return TSGLEncoder(get_config(name).with_scales(n_downsampling - 1))
+    if preset is None:
+        wide, medium = bottleneck_channels >= 512, bottleneck_channels >= 256
+        preset = "tsgl_base" if wide else "tsgl_small" if medium else "tsgl_tiny"
+    return TSGLEncoder(get_config(preset).with_scales(n_downsampling - 1))
 
 
 def replace_encoder(model: nn.Module, encoder: TSGLEncoder | None = None, project: bool = True) -> nn.Module:
