@@ -13,16 +13,13 @@ import argparse
 import copy
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import torch
 
 import adapters.ctsdg as ctsdg
 from tsgl_encoder import create_encoder, list_encoders
 from tsgl_encoder.data import ground_truth_priors, load_photo
 from tsgl_encoder.masks import brush_stroke_mask
+from tsgl_encoder.viz import print_parameter_table, save_side_by_side
 
 
 def main() -> None:
@@ -49,10 +46,7 @@ def main() -> None:
     swapped.eval()
 
     before, after = ctsdg.parameters_by_part(original), ctsdg.parameters_by_part(swapped)
-    print(f"{'part':<18}{'CTSDG':>14}{'CTSDG + TSGL':>14}")
-    for part in before:
-        print(f"{part:<18}{before[part]:>14,}{after[part]:>14,}")
-    print(f"{'total':<18}{sum(before.values()):>14,}{sum(after.values()):>14,}")
+    print_parameter_table(before, after, ("CTSDG", "CTSDG + TSGL"))
 
     image = load_photo(args.image, args.size, args.size)  # [-1, 1]
     mask = brush_stroke_mask(args.size, args.size, seed=args.seed)[None]  # 1 = known
@@ -61,20 +55,12 @@ def main() -> None:
     with torch.no_grad():
         outputs = {name: model(image * mask, structure, mask)[0]
                    for name, model in (("CTSDG", original), ("CTSDG + TSGL encoder", swapped))}
-    panels = {"masked input": image * mask + (1 - mask)}
-    panels.update({name: mask * image + (1 - mask) * out for name, out in outputs.items()})
-    panels["ground truth"] = image
-    figure, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6))
-    for axis, (title, picture) in zip(axes, panels.items(), strict=True):
-        axis.imshow(((picture[0].permute(1, 2, 0) + 1) / 2).clamp(0, 1).numpy())
-        axis.set_title(title, fontsize=10)
-        axis.axis("off")
-    figure.suptitle(f"CTSDG ({args.checkpoint or 'random weights'}): own encoders vs TSGL ({args.encoder})")
-    figure.tight_layout()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(args.out, dpi=100)
-    print(f"wrote {args.out}")
-
+    to_unit = lambda t: (t + 1) / 2  # noqa: E731
+    panels = {"masked input": to_unit(image * mask + (1 - mask))}
+    panels.update({name: to_unit(mask * image + (1 - mask) * out) for name, out in outputs.items()})
+    panels["ground truth"] = to_unit(image)
+    title = f"CTSDG ({args.checkpoint or 'random weights'}): own encoders vs TSGL ({args.encoder})"
+    save_side_by_side(args.out, panels, title)
 
 if __name__ == "__main__":
     main()

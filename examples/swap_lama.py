@@ -16,15 +16,12 @@ import argparse
 import copy
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import torch
 
 import adapters.lama as lama
 from tsgl_encoder.data import load_photo
 from tsgl_encoder.masks import brush_stroke_mask
+from tsgl_encoder.viz import print_parameter_table, save_side_by_side
 
 
 def load_checkpoint(model: torch.nn.Module, path: str) -> None:
@@ -56,10 +53,7 @@ def main() -> None:
     swapped.eval()
 
     before, after = lama.parameters_by_part(original), lama.parameters_by_part(swapped)
-    print(f"{'part':<12}{'LaMa':>14}{'LaMa + TSGL':>14}")
-    for part in before:
-        print(f"{part:<12}{before[part]:>14,}{after[part]:>14,}")
-    print(f"{'total':<12}{sum(before.values()):>14,}{sum(after.values()):>14,}")
+    print_parameter_table(before, after, ("LaMa", "LaMa + TSGL"))
 
     image = (load_photo(args.image, args.size, args.size) + 1) / 2  # LaMa: [0, 1]
     hole = 1 - brush_stroke_mask(args.size, args.size, seed=args.seed)[None]  # LaMa: 1 = hole
@@ -69,18 +63,9 @@ def main() -> None:
     panels = {"masked input": image * (1 - hole) + hole}
     panels.update({name: hole * out + (1 - hole) * image for name, out in outputs.items()})
     panels["ground truth"] = image
-    figure, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6))
-    for axis, (title, picture) in zip(axes, panels.items(), strict=True):
-        axis.imshow(picture[0].permute(1, 2, 0).clamp(0, 1).numpy())
-        axis.set_title(title, fontsize=10)
-        axis.axis("off")
     weights = args.checkpoint or "random weights"
-    figure.suptitle(f"{args.preset} ({weights}): own encoder vs TSGL encoder, outputs composited into the hole")
-    figure.tight_layout()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(args.out, dpi=100)
-    print(f"wrote {args.out}")
-
+    title = f"{args.preset} ({weights}): own encoder vs TSGL encoder, outputs composited into the hole"
+    save_side_by_side(args.out, panels, title)
 
 if __name__ == "__main__":
     main()

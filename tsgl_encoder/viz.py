@@ -26,3 +26,34 @@ def feature_pca_rgb(feature: torch.Tensor) -> np.ndarray:
     low, high = projected.amin(dim=0), projected.amax(dim=0)
     projected = (projected - low) / (high - low).clamp_min(1e-8)
     return rearrange(projected, "(h w) c -> h w c", h=height, w=width).cpu().numpy()
+
+
+def print_parameter_table(before: dict[str, int], after: dict[str, int], labels: tuple[str, str]) -> None:
+    """Parameters per part of a host before and after the encoder swap, with totals."""
+    width = max(len(part) for part in [*before, "total"]) + 2
+    print(f"{'part':<{width}}{labels[0]:>14}{labels[1]:>14}")
+    for part in before:
+        print(f"{part:<{width}}{before[part]:>14,}{after[part]:>14,}")
+    print(f"{'total':<{width}}{sum(before.values()):>14,}{sum(after.values()):>14,}")
+
+
+def save_side_by_side(path: str, panels: dict[str, torch.Tensor], title: str) -> None:
+    """One row of ``(1, 3, H, W)`` images in [0, 1], titled, written as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6))
+    for axis, (name, picture) in zip(axes, panels.items(), strict=True):
+        axis.imshow(rearrange(picture[0].detach().float().clamp(0, 1), "c h w -> h w c").cpu().numpy())
+        axis.set_title(name, fontsize=10)
+        axis.axis("off")
+    figure.suptitle(title)
+    figure.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    print(f"wrote {path}")
