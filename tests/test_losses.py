@@ -8,6 +8,7 @@ from tsgl_encoder.losses import (
     discriminator_loss,
     edge_loss,
     generator_loss,
+    gram_matrix,
     masked_l1,
     r1_penalty,
 )
@@ -62,3 +63,24 @@ def test_perceptual_loss_reads_local_weights_only(tmp_path):
     assert loss(x, x).item() == 0.0 and loss(x, x.flip(-1)).item() > 0
     with pytest.raises(FileNotFoundError, match="local files only"):
         PerceptualLoss(tmp_path / "missing.pth")
+
+
+def test_perceptual_loss_takes_vgg16_with_ctsdg_taps_and_a_style_loss(tmp_path):
+    from torchvision.models import vgg16
+
+    torch.manual_seed(0)
+    path = tmp_path / "vgg16.pth"
+    torch.save(vgg16(weights=None).state_dict(), path)  # with the classifier: it is ignored
+    loss = PerceptualLoss(path)
+    assert loss.architecture == "vgg16" and loss.taps == [4, 9, 16]  # pool1 .. pool3, as CTSDG's extractor
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    features = loss.extract(x)
+    assert [f.shape[1:] for f in features] == [(64, 16, 16), (128, 8, 8), (256, 4, 4)]
+    assert loss.style_distance(features, features).item() == 0.0
+    assert loss.style_distance(loss.extract(x.flip(-1) * 0.5), features).item() > 0
+    gram = gram_matrix(features[0])
+    flat = features[0].flatten(2)
+    assert torch.allclose(gram, torch.einsum("bci,bdi->bcd", flat, flat) / flat[0].numel())
+    torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "other.pth")
+    with pytest.raises(ValueError, match="not a torchvision vgg16/vgg19"):
+        PerceptualLoss(tmp_path / "other.pth")

@@ -11,7 +11,8 @@
   MEDFE model decodes the deepest structure map back to a full-resolution edge map (two more
   stride-2 partial convs, seven upsampling partial convs, a residual bottleneck, 1x1 conv + sigmoid)
   and trains it with ``5 * L1(hole) + 1 * L1(valid)`` against the Canny edges of the full image.
-* :class:`PerceptualLoss`: VGG-19 feature L1, with backbone weights from a local file only.
+* :class:`PerceptualLoss`: VGG-19 / VGG-16 feature L1 and Gram-matrix style loss, with backbone weights
+  from a local file only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import Tensor, nn
 
 from .layers import PartialConv2d
@@ -143,39 +145,69 @@ class StructureEdgeHead(nn.Module):
         return torch.sigmoid(self.out(x))
 
 
-VGG19_LAYERS = {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 20, "relu5_1": 29}
+VGG_LAYERS = {  # torchvision ``features`` index of each named tap
+    "vgg19": {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 20, "relu5_1": 29},
+    "vgg16": {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 18, "relu5_1": 25,
+              "pool1": 4, "pool2": 9, "pool3": 16},
+}
+DEFAULT_LAYERS = {"vgg19": ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+                  "vgg16": ("pool1", "pool2", "pool3")}  # vgg16: CTSDG's extractor
+LAST_CONV = {28: "vgg16", 34: "vgg19"}  # index of the last conv in ``features`` -> architecture
+
+
+def gram_matrix(features: Tensor) -> Tensor:
+    """``(B, C, H, W)`` -> ``(B, C, C)`` normalised by ``C * H * W`` (the style loss's statistic)."""
+    flat = rearrange(features, "b c h w -> b c (h w)")
+    return flat @ flat.transpose(1, 2) / flat[0].numel()
 
 
 class PerceptualLoss(nn.Module):
-    """L1 between VGG-19 features of prediction and target (ImageNet-normalised inputs in [-1, 1]).
+    """L1 between VGG features of prediction and target (ImageNet-normalised inputs in [-1, 1]), and the
+    Gram-matrix style loss on the same features.
 
-    ``weights_path``: a local torchvision ``vgg19`` state_dict (nothing is downloaded).
+    ``weights_path``: a local torchvision ``vgg19`` or ``vgg16`` state_dict (told apart by its keys;
+    nothing is downloaded). Default taps: relu1_1 .. relu5_1 for VGG-19, pool1 .. pool3 for VGG-16 (CTSDG).
     """
 
-    def __init__(self, weights_path: str | Path, layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1",
-                                                                              "relu4_1", "relu5_1")) -> None:
+    def __init__(self, weights_path: str | Path, layers: tuple[str, ...] | None = None) -> None:
         super().__init__()
-        from torchvision.models import vgg19
+        from torchvision.models import vgg16, vgg19
 
         path = Path(weights_path)
         if not path.is_file():
-            raise FileNotFoundError(f"perceptual loss: no VGG-19 weights at {str(path)!r} (local files only)")
-        network = vgg19(weights=None)
+            raise FileNotFoundError(f"perceptual loss: no VGG weights at {str(path)!r} (local files only)")
         state = torch.load(path, map_location="cpu", weights_only=True)
         features = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
-        if not features:
-            raise ValueError(f"perceptual loss: {str(path)!r} holds no 'features.*' entries of a torchvision vgg19")
+        last = max((int(k.split(".")[0]) for k in features), default=-1)
+        if last not in LAST_CONV:
+            raise ValueError(f"perceptual loss: {str(path)!r} is not a torchvision vgg16/vgg19 state_dict "
+                             f"(expected 'features.*' up to index 28 or 34, found {last})")
+        self.architecture = LAST_CONV[last]
+        network = (vgg16 if self.architecture == "vgg16" else vgg19)(weights=None)
         network.features.load_state_dict(features, strict=True)  # the classifier is not used
-        unknown = sorted(set(layers) - set(VGG19_LAYERS))
+        layers = layers or DEFAULT_LAYERS[self.architecture]
+        known = VGG_LAYERS[self.architecture]
+        unknown = sorted(set(layers) - set(known))
         if unknown:
-            raise ValueError(f"unknown VGG-19 layers {unknown}; available: {sorted(VGG19_LAYERS)}")
-        self.taps = sorted(VGG19_LAYERS[name] for name in layers)
+            raise ValueError(f"unknown {self.architecture} layers {unknown}; available: {sorted(known)}")
+        self.taps = sorted(known[name] for name in layers)
         self.features = network.features[: self.taps[-1] + 1].eval().requires_grad_(False)
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), persistent=False)
 
-    def _features(self, image: Tensor) -> list[Tensor]:
+    def extract(self, image: Tensor) -> list[Tensor]:
+        """The tapped features of an image in [-1, 1]."""
         return tap_features(self.features, ((image + 1) / 2 - self.mean) / self.std, self.taps)
 
+    @staticmethod
+    def distance(pred: list[Tensor], target: list[Tensor]) -> Tensor:
+        """Perceptual loss of extracted features: ``sum_i L1(pred_i, target_i)``."""
+        return sum(F.l1_loss(a, b.detach()) for a, b in zip(pred, target, strict=True))
+
+    @staticmethod
+    def style_distance(pred: list[Tensor], target: list[Tensor]) -> Tensor:
+        """Style loss of extracted features: ``sum_i L1(gram(pred_i), gram(target_i))``."""
+        return sum(F.l1_loss(gram_matrix(a), gram_matrix(b.detach())) for a, b in zip(pred, target, strict=True))
+
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
-        return sum(F.l1_loss(a, b.detach()) for a, b in zip(self._features(pred), self._features(target), strict=True))
+        return self.distance(self.extract(pred), self.extract(target))

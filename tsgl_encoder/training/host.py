@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from torch import Tensor, nn
+
+from ..losses import PerceptualLoss, edge_loss, masked_l1
+
+if TYPE_CHECKING:
+    from .adversary import Adversary
 
 VARIANTS = ("own", "tsgl")
 
@@ -20,16 +26,28 @@ class LossWeights:
     adversarial_weight: float = 0.1
     r1: float = 0.0  # R1 penalty on real images (discriminator side)
     feature_matching: float = 0.0
-    perceptual: float = 0.0  # needs local VGG-19 weights
+    perceptual: float = 0.0  # needs local VGG weights (TrainConfig.perceptual_weights)
+    style: float = 0.0  # Gram-matrix style loss on the same VGG features (CTSDG)
+    intermediate: float = 0.0  # host-specific intermediate outputs (CTSDG's projected image and edge)
     edge: float = 1.0  # structure supervision of the TSGL encoder (official: 5 hole + 1 valid L1)
 
 
 @dataclass
 class Prediction:
-    """A host's output in the library's conventions: image in [-1, 1]; edge map in [0, 1] or None."""
+    """A host's output in the library's conventions: image in [-1, 1]; edge map in [0, 1] or None;
+    ``extras``: further outputs its native losses use (CTSDG's projections, MAT's first stage)."""
 
     output: Tensor
     edge: Tensor | None = None
+    extras: dict[str, Tensor] = field(default_factory=dict)
+
+    def composite(self, image: Tensor, mask: Tensor) -> Tensor:
+        """Known pixels from ``image``, holes from the output (mask 1 = known)."""
+        return image * mask + self.output.float() * (1 - mask)
+
+    def detach(self) -> Prediction:
+        detached = {k: v.detach() for k, v in self.extras.items()}
+        return Prediction(self.output.detach(), None if self.edge is None else self.edge.detach(), detached)
 
 
 class Host(ABC):
@@ -45,6 +63,32 @@ class Host(ABC):
     @abstractmethod
     def predict(self, model: nn.Module, image: Tensor, mask: Tensor) -> Prediction:
         """Runs ``model`` on ``image (B, 3, H, W)`` in [-1, 1] with ``mask (B, 1, H, W)`` (1 = known)."""
+
+    def build_adversary(self, losses: LossWeights, width: int) -> Adversary | None:
+        """The discriminator side (default: a PatchGAN of ``width`` channels); None without adversarial terms."""
+        from .adversary import PatchGANAdversary
+
+        if losses.adversarial_weight <= 0 and losses.feature_matching <= 0:
+            return None
+        return PatchGANAdversary(losses, width)
+
+    def reconstruction_terms(
+        self, batch: dict[str, Tensor], prediction: Prediction, losses: LossWeights, vgg: PerceptualLoss | None
+    ) -> dict[str, Tensor]:
+        """The generator's non-adversarial terms, weighted: hole/valid L1, perceptual and style on the
+        output, and the TSGL structure (edge) loss when the prediction has an edge map."""
+        image, mask = batch["image"], batch["mask"]
+        output = prediction.output.float()
+        terms = {"l1": masked_l1(output, image, mask, losses.l1_hole, losses.l1_valid)}
+        if vgg is not None:
+            predicted, target = vgg.extract(output), vgg.extract(image)
+            if losses.perceptual > 0:
+                terms["perceptual"] = losses.perceptual * vgg.distance(predicted, target)
+            if losses.style > 0:
+                terms["style"] = losses.style * vgg.style_distance(predicted, target)
+        if prediction.edge is not None and losses.edge > 0:
+            terms["edge"] = losses.edge * edge_loss(prediction.edge.float(), batch["edge"], mask)
+        return terms
 
     def encoder_parameters(self, model: nn.Module) -> int:
         """Parameters of the part that the swap replaces (for the results table)."""

@@ -22,17 +22,9 @@ from tqdm.auto import tqdm
 
 from ..data import InpaintingDataset, StepSampler
 from ..hub import atomic_write
-from ..losses import (
-    PatchDiscriminator,
-    PerceptualLoss,
-    discriminator_loss,
-    edge_loss,
-    feature_matching_loss,
-    generator_loss,
-    masked_l1,
-    r1_penalty,
-)
-from .host import Host, LossWeights
+from ..losses import PerceptualLoss
+from .adversary import frozen
+from .host import Host, LossWeights, Prediction
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -49,8 +41,8 @@ class TrainConfig:
     log_every: int = 10
     amp: bool = False  # bfloat16/float16 autocast (float16 + GradScaler on CUDA)
     workers: int = 0
-    discriminator_width: int = 64
-    perceptual_weights: str | None = None  # local VGG-19 state_dict for LossWeights.perceptual
+    discriminator_width: int = 64  # the default PatchGAN's width (hosts with their own discriminator ignore it)
+    perceptual_weights: str | None = None  # local VGG-16/19 state_dict for LossWeights.perceptual / style
 
 
 def _distributed() -> tuple[int, int]:
@@ -82,9 +74,14 @@ class Predictor(nn.Module):
         super().__init__()
         self.host, self.model = host, model
 
-    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        prediction = self.host.predict(self.model, image, mask)
-        return prediction.output, prediction.edge
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        prediction = self.host.predict(self.model, image, mask)  # a dict: DDP finds the tensors in it
+        return {"output": prediction.output, "edge": prediction.edge, **prediction.extras}
+
+
+def _prediction(outputs: dict[str, torch.Tensor]) -> Prediction:
+    extras = {k: v for k, v in outputs.items() if k not in ("output", "edge")}
+    return Prediction(outputs["output"], outputs["edge"], extras)
 
 
 def _unwrap(module: nn.Module) -> nn.Module:
@@ -100,16 +97,18 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.model = host.build(variant).to(self.device)
         self.generator = _wrap(Predictor(host, self.model), self.device)
-        self.discriminator = _wrap(PatchDiscriminator(width=config.discriminator_width).to(self.device), self.device)
+        adversary = host.build_adversary(losses, config.discriminator_width)
+        self.adversary = None if adversary is None else _wrap(adversary.to(self.device), self.device)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), config.lr_generator, betas=config.betas)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), config.lr_discriminator, betas=config.betas)
-        self.perceptual = None
-        if losses.perceptual > 0:
+        self.opt_d = None
+        if self.adversary is not None:
+            self.opt_d = torch.optim.Adam(self.adversary.parameters(), config.lr_discriminator, betas=config.betas)
+        self.vgg = None
+        if losses.perceptual > 0 or losses.style > 0:
             if not config.perceptual_weights:
-                raise ValueError(
-                    "LossWeights.perceptual > 0 needs TrainConfig.perceptual_weights (a local VGG-19 file)"
-                )
-            self.perceptual = PerceptualLoss(config.perceptual_weights).to(self.device)
+                raise ValueError("LossWeights.perceptual / style > 0 needs TrainConfig.perceptual_weights "
+                                 "(a local torchvision VGG-16 or VGG-19 file)")
+            self.vgg = PerceptualLoss(config.perceptual_weights).to(self.device)
         cuda_amp = config.amp and self.device.type == "cuda"
         self.amp_dtype = torch.float16 if cuda_amp else torch.bfloat16
         self.scaler = torch.amp.GradScaler("cuda", enabled=cuda_amp)
@@ -120,44 +119,23 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.config.amp)
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        image, mask = batch["image"].to(self.device), batch["mask"].to(self.device)
-        weights = self.losses
+        batch = {k: v.to(self.device) for k, v in batch.items()}
         with self._autocast():
-            output, edge = self.generator(image, mask)
-        output = output.float()
-        composite = image * mask + output * (1 - mask)
+            prediction = _prediction(self.generator(batch["image"], batch["mask"]))
+        prediction.output = prediction.output.float()
 
-        adversarial = weights.adversarial_weight > 0 or weights.feature_matching > 0
         d_loss = torch.zeros(())
-        if adversarial:  # discriminator: real images vs composites in one forward (one DDP forward per backward)
+        if self.adversary is not None:  # discriminator first, on the detached prediction
             self.opt_d.zero_grad(set_to_none=True)
-            real = image.detach().requires_grad_(weights.r1 > 0)
-            logits, features = self.discriminator(torch.cat([real, composite.detach()]))
-            real_logits, fake_logits = logits.chunk(2)
-            real_features = [f.chunk(2)[0] for f in features]
-            d_loss = discriminator_loss(real_logits, fake_logits, weights.adversarial)
-            if weights.r1 > 0:
-                d_loss = d_loss + weights.r1 * r1_penalty(real_logits, real)
+            d_loss = self.adversary(batch, prediction.detach())
             self.scaler.scale(d_loss).backward()
             self.scaler.step(self.opt_d)
 
-        # generator
         self.opt_g.zero_grad(set_to_none=True)
-        terms = {"l1": masked_l1(output, image, mask, weights.l1_hole, weights.l1_valid)}
-        if adversarial:
-            critic = _unwrap(self.discriminator)  # frozen here: nothing of it to synchronise
-            critic.requires_grad_(False)
-            fake_logits, fake_features = critic(composite)
-            critic.requires_grad_(True)
-            terms["adversarial"] = weights.adversarial_weight * generator_loss(fake_logits, weights.adversarial)
-            if weights.feature_matching > 0:
-                terms["feature_matching"] = weights.feature_matching * feature_matching_loss(
-                    fake_features, real_features
-                )
-        if self.perceptual is not None:
-            terms["perceptual"] = weights.perceptual * self.perceptual(output, image)
-        if edge is not None and weights.edge > 0:
-            terms["edge"] = weights.edge * edge_loss(edge.float(), batch["edge"].to(self.device), mask)
+        terms = self.host.reconstruction_terms(batch, prediction, self.losses, self.vgg)
+        if self.adversary is not None:
+            with frozen(_unwrap(self.adversary)) as adversary:  # frozen: nothing of it to synchronise
+                terms.update(adversary.generator_terms(batch, prediction))
         g_loss = sum(terms.values())
         self.scaler.scale(g_loss).backward()
         self.scaler.step(self.opt_g)
@@ -172,8 +150,8 @@ class Trainer:
             "step": self.step, "variant": self.variant, "host": self.host.name,
             "config": asdict(self.config), "losses": asdict(self.losses),
             "generator": self.model.state_dict(),
-            "discriminator": _unwrap(self.discriminator).state_dict(),
-            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "adversary": None if self.adversary is None else _unwrap(self.adversary).state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": None if self.opt_d is None else self.opt_d.state_dict(),
             "scaler": self.scaler.state_dict(), "torch_rng": torch.get_rng_state(), "history": self.history,
         }
 
@@ -195,9 +173,10 @@ class Trainer:
                 raise ValueError(f"checkpoint {str(path)!r} is from another run: its {key} is {found}, "
                                  f"this run's is {value}")
         self.model.load_state_dict(state["generator"])
-        _unwrap(self.discriminator).load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        if self.adversary is not None:
+            _unwrap(self.adversary).load_state_dict(state["adversary"])
+            self.opt_d.load_state_dict(state["opt_d"])
         self.scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["torch_rng"].cpu())
         self.step, self.history = state["step"], state["history"]
@@ -227,7 +206,8 @@ def train(host: Host, variant: str, dataset: InpaintingDataset, config: TrainCon
     loader = DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
                         persistent_workers=False)
     trainer.model.train()
-    trainer.discriminator.train()
+    if trainer.adversary is not None:
+        trainer.adversary.train()
     bar = tqdm(loader, total=remaining, disable=not progress or rank != 0,
                desc=f"{host.name}/{variant} seed {config.seed}", initial=0, leave=False)
     for batch in bar:
