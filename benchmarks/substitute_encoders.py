@@ -5,9 +5,11 @@
     python benchmarks/substitute_encoders.py --preset paper --data /data/places2 --out runs/paper
     torchrun --nproc_per_node 8 benchmarks/substitute_encoders.py --preset paper --data ...   # DDP
 
-For every available host x {own, tsgl} x seed, trains under identical data, masks, losses and step
-budget, then evaluates on fixed mask sets: one per hole-ratio bin (10-20% .. 50-60%) and LaMa's
-thin / medium / thick sets. Writes ``results.md`` (table: host, encoder, parameters, per-set PSNR /
+For every available host (LaMa and CTSDG; the CPU ``quick`` preset runs LaMa only) x {own, tsgl} x
+seed, trains under identical data, masks, losses and step budget (the host's native losses unless
+the preset sets others; perceptual and style terms only with ``--vgg-weights``), then evaluates on
+fixed mask sets: one per hole-ratio bin (10-20% .. 50-60%) and LaMa's thin / medium / thick sets.
+Writes ``results.md`` (table: host, encoder, parameters, per-set PSNR /
 SSIM / L1 as mean +- std over seeds, FID / LPIPS where their weights are given, TSGL - own deltas),
 ``results.json``, image grids (masked input / own / TSGL / ground truth) and training curves.
 ``--resume`` continues interrupted runs from their checkpoints; finished runs are not retrained.
@@ -31,13 +33,24 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.distributed as dist
+from torch.utils.data import Subset
 
+from adapters.ctsdg.host import CTSDGHost
 from adapters.lama.host import LamaHost
 from tsgl_encoder.data import embedded_dataset, folder_datasets
 from tsgl_encoder.masks import create_mask_generator, eval_mask_set, lama_mask
 from tsgl_encoder.metrics import MetricSuite
 from tsgl_encoder.training import LossWeights, TrainConfig, evaluate, train
-from tsgl_encoder.training.host import VARIANTS
+from tsgl_encoder.training.host import VARIANTS, Host
+
+
+@dataclass(frozen=True)
+class HostRun:
+    """A host in a preset; ``train`` / ``losses`` replace the preset's (e.g. each host's published schedule)."""
+
+    host: Host
+    train: TrainConfig | None = None
+    losses: LossWeights | None = None
 
 
 @dataclass(frozen=True)
@@ -45,11 +58,12 @@ class Preset:
     size: int
     train: TrainConfig
     seeds: tuple[int, ...]
-    hosts: dict = field(default_factory=dict)  # host name -> Host
-    losses: LossWeights | None = None  # None: each host's native losses
+    hosts: dict = field(default_factory=dict)  # host name -> HostRun
+    losses: LossWeights | None = None  # None: each host's native losses (perceptual/style only with --vgg-weights)
     train_masks: str = "mat_large"
     eval_per_bin: int = 8
     val_size: int = 2000  # folder data: images held out for validation
+    eval_images: int | None = None  # evaluate on the first n validation images only (smoke)
     fid: bool = False  # FID on CPU costs minutes per set: on for "paper" (when an Inception file is found)
 
 
@@ -60,18 +74,25 @@ def _quick_losses() -> LossWeights:
 
 
 PRESETS = {
-    "smoke": Preset(size=64, seeds=(0,), eval_per_bin=2, losses=_quick_losses(),
-                    train=TrainConfig(steps=2, batch_size=2, checkpoint_every=1, log_every=1, discriminator_width=16),
-                    hosts={"lama": LamaHost(overrides={"ngf": 8, "n_blocks": 1})}),
+    # seconds: every host, native losses, one seed; CTSDG needs multiples of 128 px
+    "smoke": Preset(size=128, seeds=(0,), eval_per_bin=1, eval_images=1,
+                    train=TrainConfig(steps=2, batch_size=2, checkpoint_every=2, log_every=1, discriminator_width=16),
+                    hosts={"lama": HostRun(LamaHost(overrides={"ngf": 8, "n_blocks": 1})),
+                           "ctsdg": HostRun(CTSDGHost(encoder="tsgl_tiny"))}),
+    # CPU minutes: LaMa only (CTSDG's 52 M parameters at 128 px do not train in minutes on 2 cores)
     "quick": Preset(size=64, seeds=(0, 1), eval_per_bin=8, losses=_quick_losses(),
                     train=TrainConfig(steps=350, batch_size=8, checkpoint_every=50, log_every=5,
                                       lr_generator=1e-3, discriminator_width=32),
-                    hosts={"lama": LamaHost(overrides={"ngf": 16, "n_blocks": 3})}),
-    # LaMa's published setting (lama-fourier at 256, its optimisers and losses); GPUs, your data.
+                    hosts={"lama": HostRun(LamaHost(overrides={"ngf": 16, "n_blocks": 3}))}),
+    # each host's published setting at 256 (its optimiser, schedule and losses); GPUs, your data
     "paper": Preset(size=256, seeds=(0, 1, 2), eval_per_bin=200, train_masks="lama_medium",
                     train=TrainConfig(steps=500_000, batch_size=10, checkpoint_every=5000, log_every=100,
                                       lr_generator=1e-3, lr_discriminator=1e-4, betas=(0.9, 0.999), workers=4),
-                    hosts={"lama": LamaHost(preset="lama_fourier", encoder="tsgl_base")}, fid=True),
+                    hosts={"lama": HostRun(LamaHost(preset="lama_fourier", encoder="tsgl_base")),
+                           "ctsdg": HostRun(CTSDGHost(encoder="tsgl_base"), train=TrainConfig(
+                               steps=300_000, batch_size=6, checkpoint_every=5000, log_every=100, lr_generator=2e-4,
+                               lr_discriminator=2e-5, betas=(0.9, 0.999), workers=4))},
+                    fid=True),
 }
 LAMA_SETS = ("thin", "medium", "thick")
 
@@ -97,19 +118,35 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return float(array.mean()), float(array.std(ddof=1)) if len(array) > 1 else 0.0
 
 
-def run(args: argparse.Namespace) -> dict:
-    preset = PRESETS[args.preset]
-    if args.steps:
-        preset = replace(preset, train=replace(preset.train, steps=args.steps))
-    if args.seeds:
-        preset = replace(preset, seeds=tuple(args.seeds))
-    if args.amp or args.workers is not None:
-        workers = preset.train.workers if args.workers is None else args.workers
-        preset = replace(preset, train=replace(preset.train, amp=args.amp or preset.train.amp, workers=workers))
+def host_settings(preset: Preset, args: argparse.Namespace) -> dict[str, tuple[Host, TrainConfig, LossWeights]]:
+    """Each selected host with its training config and losses, the command-line overrides applied."""
     unknown = sorted(set(args.hosts or []) - set(preset.hosts))
     if unknown:
         raise ValueError(f"unknown host(s) {unknown}; available: {sorted(preset.hosts)}")
-    hosts = {name: host for name, host in preset.hosts.items() if not args.hosts or name in args.hosts}
+    settings = {}
+    for name, setting in preset.hosts.items():
+        if args.hosts and name not in args.hosts:
+            continue
+        host = setting.host
+        if preset.size % host.size_multiple:
+            raise ValueError(f"host {name!r} needs sizes that are multiples of {host.size_multiple}, "
+                             f"preset {args.preset!r} has {preset.size}")
+        config = setting.train or preset.train
+        config = replace(config, steps=args.steps or config.steps, amp=args.amp or config.amp,
+                         workers=config.workers if args.workers is None else args.workers,
+                         perceptual_weights=args.vgg_weights)
+        losses = setting.losses or preset.losses or host.native_losses
+        if not args.vgg_weights:  # perceptual and style terms need a local VGG file
+            losses = replace(losses, perceptual=0.0, style=0.0)
+        settings[name] = (host, config, losses)
+    return settings
+
+
+def run(args: argparse.Namespace) -> dict:
+    preset = PRESETS[args.preset]
+    if args.seeds:
+        preset = replace(preset, seeds=tuple(args.seeds))
+    hosts = host_settings(preset, args)
     out = Path(args.out)
     size = preset.size
     sets = eval_sets(size, preset.eval_per_bin)
@@ -118,26 +155,30 @@ def run(args: argparse.Namespace) -> dict:
         train_set, val_set = folder_datasets(args.data, size, mask_fn, None, preset.val_size)
     else:
         train_set, val_set = embedded_dataset(size, mask_fn, None)
+    if preset.eval_images is not None:
+        val_set = Subset(val_set, range(min(preset.eval_images, len(val_set))))
     suite = MetricSuite(inception_path=args.inception, lpips_backbone=args.lpips_backbone,
                         use_fid=preset.fid or args.inception is not None)
     rank = dist.get_rank() if dist.is_initialized() else 0
     say = print if rank == 0 else (lambda *a, **k: None)
     say(machine())
-    say(f"preset {args.preset}: {size}px, {preset.train.steps} steps x batch {preset.train.batch_size}, seeds "
-        f"{list(preset.seeds)}, {len(train_set)} training images, {len(val_set)} validation images; "
-        f"{suite.describe()}")
+    say(f"preset {args.preset}: {size}px, seeds {list(preset.seeds)}, {len(train_set)} training images, "
+        f"{len(val_set)} validation images; {suite.describe()}")
+    if not args.vgg_weights:
+        say("no --vgg-weights: perceptual and style loss terms are left out")
 
-    results: dict = {"machine": machine(), "preset": args.preset, "size": size, "train": asdict(preset.train),
+    results: dict = {"machine": machine(), "preset": args.preset, "size": size,
                      "seeds": list(preset.seeds), "sets": list(sets), "hosts": {}}
     started = time.perf_counter()
-    for host_name, host in hosts.items():
-        losses = preset.losses or host.native_losses
-        host_result = results["hosts"][host_name] = {"losses": asdict(losses), "variants": {}}
+    for host_name, (host, train_config, losses) in hosts.items():
+        say(f"{host_name}: {train_config.steps} steps x batch {train_config.batch_size}")
+        host_result = results["hosts"][host_name] = {"losses": asdict(losses), "train": asdict(train_config),
+                                                     "variants": {}}
         examples = {}
         for variant in VARIANTS:
             runs = []
             for seed in preset.seeds:
-                config = replace(preset.train, seed=seed)
+                config = replace(train_config, seed=seed)
                 run_dir = out / host_name / variant / f"seed{seed}"
                 trainer = train(host, variant, train_set, config, run_dir, losses=losses, resume=args.resume,
                                 progress=not args.no_progress)
@@ -174,14 +215,17 @@ def aggregate(variant: dict, set_name: str, metric: str) -> tuple[float, float] 
 
 def results_markdown(results: dict) -> str:
     lines = [f"# Substituting the encoders: {results['preset']} preset", "",
-             f"{results['machine']}  ", f"{results['size']}x{results['size']}, {results['train']['steps']} steps x "
-             f"batch {results['train']['batch_size']}, seeds {results['seeds']}; mean +- std over seeds, metrics on "
-             "the composite (higher PSNR/SSIM and lower L1 are better)", ""]
+             f"{results['machine']}  ", f"{results['size']}x{results['size']}, seeds {results['seeds']}; mean +- std "
+             "over seeds, metrics on the composite (higher PSNR/SSIM and lower L1 are better)", ""]
     for host_name, host in results["hosts"].items():
         variants = host["variants"]
+        train_config, losses = host["train"], host["losses"]
+        active = ", ".join(f"{k} {v:g}" for k, v in losses.items() if isinstance(v, float) and v > 0)
         metrics = [m for m in ("psnr", "ssim", "l1", "lpips", "fid")
                    if any(m in run["scores"][s] for v in variants.values() for run in v["runs"] for s in run["scores"])]
-        lines += [f"## {host_name}", "", "| encoder | params (encoder / total) | mask set | "
+        lines += [f"## {host_name}", "", f"{train_config['steps']} steps x batch {train_config['batch_size']}, "
+                  f"lr {train_config['lr_generator']:g} / {train_config['lr_discriminator']:g}; losses: {active} "
+                  f"({losses['adversarial']})", "", "| encoder | params (encoder / total) | mask set | "
                   + " | ".join(metrics) + " |", "|---|---|---|" + "---|" * len(metrics)]
         for set_name in results["sets"]:
             for variant, data in variants.items():
@@ -241,7 +285,8 @@ def write_curves(path: Path, host_name: str, host_result: dict) -> None:
                 values = [h[key] for h in run["history"]]
                 axis.plot(steps, values, color=color, alpha=0.2, linewidth=0.8)
                 axis.plot(steps, smooth(values), color=color, label=f"{variant} seed {run['seed']}")
-    for axis, key in zip(axes, ("L1 (hole x5 + valid)", "generator total (incl. edge loss for TSGL)"), strict=True):
+    titles = ("L1 (hole + valid, weighted)", "generator total (incl. edge loss for TSGL)")
+    for axis, key in zip(axes, titles, strict=True):
         axis.set_xlabel("step")
         axis.set_title(f"{host_name}: {key}", fontsize=10)
         axis.legend(fontsize=7)
@@ -261,6 +306,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--resume", action="store_true", help="continue from checkpoints in --out")
     parser.add_argument("--inception", default=None, help="local TorchScript Inception file for FID")
     parser.add_argument("--lpips-backbone", default=None, help="local AlexNet state_dict for LPIPS")
+    parser.add_argument("--vgg-weights", default=None,
+                        help="local torchvision VGG-16/19 state_dict: turns on the perceptual and style terms")
     parser.add_argument("--amp", action="store_true", help="mixed precision (float16 on CUDA, bfloat16 on CPU)")
     parser.add_argument("--workers", type=int, default=None, help="data-loading processes")
     parser.add_argument("--no-progress", action="store_true")

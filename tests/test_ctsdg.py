@@ -195,3 +195,49 @@ def test_swap_refuses_other_models():
         replace_encoder(torch.nn.Linear(2, 2))
     with pytest.raises(TypeError, match="already has a TSGL encoder"):
         replace_encoder(_swapped())
+
+
+# ------------------------------------------------------------------ the benchmark host
+def test_ctsdg_adversary_trains_the_discriminator_and_not_the_generator_side():
+    from adapters.ctsdg import CTSDG_LOSSES, CTSDGAdversary
+    from tsgl_encoder.training import Prediction
+    from tsgl_encoder.training.adversary import frozen
+
+    torch.manual_seed(0)
+    adversary = CTSDGAdversary(CTSDG_LOSSES)
+    image, edge_gray, mask = inputs(batch=2, height=64, width=64)
+    batch = {"image": image, "mask": mask, "edge": edge_gray[:, :1], "gray": edge_gray[:, 1:]}
+    output = torch.tanh(torch.randn(2, 3, 64, 64, requires_grad=True))
+    d_loss = adversary(batch, Prediction(output).detach())
+    d_loss.backward()
+    for branch in ("texture_branch", "structure_branch", "edge_detector"):
+        assert all(p.grad is not None for p in getattr(adversary.network, branch).parameters())
+    adversary.zero_grad(set_to_none=True)
+    with frozen(adversary):
+        terms = adversary.generator_terms(batch, Prediction(output))
+    terms["adversarial"].backward()
+    assert all(p.grad is None for p in adversary.parameters()) and all(p.requires_grad for p in adversary.parameters())
+    assert d_loss.item() > 0 and terms["adversarial"].item() > 0
+
+
+@pytest.mark.parametrize("variant", ["own", "tsgl"])
+def test_ctsdg_host_trains_with_its_native_losses(tmp_path, variant):
+    from torchvision.models import vgg16
+
+    from adapters.ctsdg import CTSDG_LOSSES, CTSDGHost
+    from tsgl_encoder.data import embedded_dataset
+    from tsgl_encoder.masks import create_mask_generator
+    from tsgl_encoder.training import TrainConfig, train
+
+    torch.manual_seed(0)
+    vgg_path = tmp_path / "vgg16.pth"
+    torch.save(vgg16(weights=None).state_dict(), vgg_path)
+    train_set, _ = embedded_dataset(SIZE, create_mask_generator("mat_large"), None)
+    host = CTSDGHost(encoder="tsgl_tiny")
+    config = TrainConfig(steps=1, batch_size=2, checkpoint_every=1, log_every=1, perceptual_weights=str(vgg_path))
+    trainer = train(host, variant, train_set, config, tmp_path / "run", losses=CTSDG_LOSSES, progress=False)
+    record = trainer.history[-1]
+    assert {"l1", "perceptual", "style", "adversarial", "intermediate"} <= set(record)
+    assert all(torch.isfinite(torch.tensor(record[k])) for k in ("g_total", "d")) and record["d"] > 0
+    assert hasattr(trainer.model, "tsgl_encoder") == (variant == "tsgl")
+    assert (tmp_path / "run" / "checkpoint.pt").is_file()

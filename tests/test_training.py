@@ -1,9 +1,11 @@
 """The training harness: deterministic data, exact resume, checkpoints, DDP under torchrun, the benchmark."""
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -114,8 +116,11 @@ def test_benchmark_smoke_writes_results_for_both_encoders(tmp_path):
     table = (tmp_path / "results.md").read_text()
     assert "| own |" in table and "| tsgl |" in table and "TSGL - own" in table and "30-40%" in table
     results = json.loads((tmp_path / "results.json").read_text())
-    assert set(results["hosts"]["lama"]["variants"]) == {"own", "tsgl"}
-    assert (tmp_path / "grid_lama.png").stat().st_size > 5000 and (tmp_path / "curves_lama.png").is_file()
+    assert set(results["hosts"]) == {"lama", "ctsdg"} and "## ctsdg" in table
+    for host in ("lama", "ctsdg"):
+        assert set(results["hosts"][host]["variants"]) == {"own", "tsgl"}
+        assert (tmp_path / f"grid_{host}.png").stat().st_size > 5000 and (tmp_path / f"curves_{host}.png").is_file()
+    assert "intermediate" in results["hosts"]["ctsdg"]["variants"]["tsgl"]["runs"][0]["history"][-1]
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "substitute_encoders.py"), "--preset", "smoke",
                     "--out", str(tmp_path), "--no-progress", "--resume"],
                    capture_output=True, text=True, timeout=600, check=True, cwd=ROOT)
@@ -126,12 +131,26 @@ def test_benchmark_smoke_writes_results_for_both_encoders(tmp_path):
             assert again[variant]["runs"][0]["scores"][set_name] == pytest.approx(scores, rel=1e-5)
 
 
+def test_benchmark_refuses_sizes_a_host_cannot_take():
+    spec = importlib.util.spec_from_file_location("substitute_encoders", ROOT / "benchmarks" / "substitute_encoders.py")
+    benchmark = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look it up there
+    spec.loader.exec_module(benchmark)
+    preset = replace(benchmark.PRESETS["smoke"], size=64)
+    args = benchmark.argparse.Namespace(hosts=None, steps=None, amp=False, workers=None, vgg_weights=None, preset="x")
+    with pytest.raises(ValueError, match="host 'ctsdg' needs sizes that are multiples of 128, preset 'x' has 64"):
+        benchmark.host_settings(preset, args)
+    with pytest.raises(ValueError, match=r"unknown host\(s\) \['mat2'\]"):
+        benchmark.host_settings(preset, benchmark.argparse.Namespace(**{**vars(args), "hosts": ["mat2"]}))
+    settings = benchmark.host_settings(preset, benchmark.argparse.Namespace(**{**vars(args), "hosts": ["lama"]}))
+    assert settings["lama"][2].perceptual == 0.0 and settings["lama"][1].steps == 2
+
+
 def test_torchrun_two_process_gloo_smoke(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
          str(ROOT / "benchmarks" / "substitute_encoders.py"), "--preset", "smoke", "--out", str(tmp_path),
-         "--no-progress"],
+         "--no-progress", "--hosts", "lama"],
         capture_output=True, text=True, timeout=600, cwd=ROOT, env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -6,6 +6,7 @@ from typing import Any
 
 from .discriminator import Discriminator, EdgeDetector, StructureBranch, TextureBranch
 from .generator import Generator
+from .host import CTSDG_LOSSES, CTSDGAdversary, CTSDGHost
 from .swap import TSGLSkipEncoder, parameters_by_part, replace_encoder
 
 _PRESETS: dict[str, dict[str, Any]] = {"ctsdg": {"image_in_channels": 3, "edge_in_channels": 2, "out_channels": 3}}
@@ -19,6 +20,9 @@ def create_generator(name: str = "ctsdg", **overrides: Any) -> Generator:
 
 
 __all__ = [
+    "CTSDG_LOSSES",
+    "CTSDGAdversary",
+    "CTSDGHost",
     "Discriminator",
     "EdgeDetector",
     "Generator",

@@ -55,6 +55,8 @@ class Host(ABC):
 
     name: str = "host"
     native_losses: LossWeights = LossWeights()
+    size_multiple: int = 1  # height and width must be multiples of this (CTSDG: 128)
+    perceptual_on_composite: bool = False  # perceptual/style also on the composite (CTSDG), not only the output
 
     @abstractmethod
     def build(self, variant: str) -> nn.Module:
@@ -81,11 +83,13 @@ class Host(ABC):
         output = prediction.output.float()
         terms = {"l1": masked_l1(output, image, mask, losses.l1_hole, losses.l1_valid)}
         if vgg is not None:
-            predicted, target = vgg.extract(output), vgg.extract(image)
+            target = vgg.extract(image)
+            judged = [output, prediction.composite(image, mask)] if self.perceptual_on_composite else [output]
+            features = [vgg.extract(x) for x in judged]
             if losses.perceptual > 0:
-                terms["perceptual"] = losses.perceptual * vgg.distance(predicted, target)
+                terms["perceptual"] = losses.perceptual * sum(vgg.distance(f, target) for f in features)
             if losses.style > 0:
-                terms["style"] = losses.style * vgg.style_distance(predicted, target)
+                terms["style"] = losses.style * sum(vgg.style_distance(f, target) for f in features)
         if prediction.edge is not None and losses.edge > 0:
             terms["edge"] = losses.edge * edge_loss(prediction.edge.float(), batch["edge"], mask)
         return terms
