@@ -1,0 +1,52 @@
+"""benchmarks/speed.py: its --smoke path and its verdicts (no timing assertions)."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_speed():
+    spec = importlib.util.spec_from_file_location("speed_benchmark", ROOT / "benchmarks" / "speed.py")
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_smoke_writes_both_files_and_the_plot(tmp_path):
+    report = load_speed().main(["--smoke", "--out", str(tmp_path), "--no-progress"])
+    saved = json.loads((tmp_path / "speed.json").read_text())
+    assert saved["machine"]["torch"] and saved["matmul_gflops"] > 0 and saved["rows"] == report["rows"]
+    rows = [r for r in saved["rows"] if "skipped" not in r]
+    assert {(r["subject"], r["variant"]) for r in rows} >= {("tsgl_tiny", "tsgl"), ("lama_tiny", "own"),
+                                                           ("lama_tiny", "tsgl"), ("lama_tiny encoder", "own")}
+    assert {r["mode"] for r in rows} == {"forward", "train"} and {r["size"] for r in rows} == {64, 128}
+    assert all(r["ms_per_image"] > 0 and r["gflops_per_image"] > 0 and r["peak_memory_mb"] > 0 for r in rows)
+    tiny = next(r for r in rows if r["subject"] == "tsgl_tiny" and r["size"] == 64 and r["mode"] == "forward")
+    assert tiny["parameters"] == 1_455_808
+    table = (tmp_path / "speed.md").read_text()
+    assert "## Targets" in table and "| lama_tiny | tsgl | forward | 64 | 1 |" in table
+    assert (tmp_path / "speed_scaling.png").stat().st_size > 5000
+
+
+def test_targets_say_met_or_missed_and_by_how_much():
+    speed = load_speed()
+
+    def row(size, ms, memory=1000.0, **keys):
+        return {"subject": "tsgl_base", "variant": "tsgl", "mode": "forward", "batch": 1, "size": size,
+                "ms_per_image": ms, "gflops_per_image": 100.0, "peak_memory_mb": memory, "images_per_s": 1e3 / ms,
+                **keys}
+
+    rows = [row(256, 900.0), row(512, 3600.0), row(1024, 18000.0, memory=7168.0),
+            {**row(256, 100.0), "subject": "lama_fourier", "variant": "own", "mode": "train", "batch": 4},
+            {**row(256, 250.0), "subject": "lama_fourier", "variant": "tsgl", "mode": "train", "batch": 4}]
+    verdicts = {target: (measured, verdict) for target, measured, verdict in speed.targets(rows, matmul=200.0)}
+    assert verdicts["tsgl_base 256x256 forward < 450 ms"] == ("900 ms", "missed (2.00x the target)")
+    assert verdicts["tsgl_base reaches >= 50% of the matmul throughput"] == ("56%", "met")
+    assert verdicts["time(512) / time(256) <= 4.3"] == ("4.00", "met")
+    assert verdicts["time(1024) / time(512) <= 4.3"][1] == "missed (1.16x the bound)"
+    assert verdicts["tsgl_base 1024x1024 in < 6 GB"] == ("7.00 GB", "missed (1.17x the bound)")
+    assert verdicts["swapped lama_fourier trains at >= 0.5x the original's images/s"] == ("0.40x",
+                                                                                            "missed (0.80x the target)")
