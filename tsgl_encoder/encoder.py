@@ -147,6 +147,9 @@ class TSGLEncoder(nn.Module):
     def __init__(self, config: TSGLConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or TSGLConfig()
+        # value checks (binary mask, NaN/inf) read tensor values: free on CPU, a host-device sync on a GPU,
+        # so there they run only when this is True
+        self.check_values_on_accelerators = False
         num_scales = len(config.structure_channels)
         self.priors = StructurePriors(config.edge_sigma, with_smooth=config.smooth_input)
         self.structure = StructureStream(
@@ -252,18 +255,23 @@ class TSGLEncoder(nn.Module):
         if mask.dtype != torch.bool:
             if not mask.is_floating_point():
                 raise TypeError(f"mask must be bool or floating point with values {{0, 1}}, got {mask.dtype}")
-            if not torch.compiler.is_compiling() and not ((mask == 0) | (mask == 1)).all():
+            if self._check_values(mask) and not ((mask == 0) | (mask == 1)).all():
                 raise ValueError("mask must be binary (1 = known, 0 = hole); got values other than 0 and 1")
         for name, prior, channels in (("edge", edge, 1), ("gray", gray, 1), ("smooth", smooth, 3)):
             if prior is not None and prior.shape != (batch, channels, height, width):
                 raise ValueError(
                     f"{name} must have shape {(batch, channels, height, width)}, got {tuple(prior.shape)}"
                 )
-        if not torch.compiler.is_compiling():
+        if self._check_values(image):
             for name, tensor in (("image", image), ("edge", edge), ("gray", gray), ("smooth", smooth)):
                 if tensor is not None and not torch.isfinite(tensor).all():
                     raise ValueError(f"{name} contains NaN or inf values")
         return mask.to(image.dtype)
+
+    def _check_values(self, tensor: Tensor) -> bool:
+        if torch.compiler.is_compiling():
+            return False
+        return tensor.device.type == "cpu" or self.check_values_on_accelerators
 
     # ------------------------------------------------------- save / load
     def save_pretrained(self, directory: str) -> None:

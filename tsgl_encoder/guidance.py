@@ -39,8 +39,27 @@ class PositionalNorm2d(nn.Module):
         return (x - mean) / std
 
 
+def convs_of_one_input(convs: tuple[nn.Conv2d, ...], x: Tensor, bias_offsets: tuple[float, ...] | None = None
+                       ) -> tuple[Tensor, ...]:
+    """Several 3x3 convolutions of the same input as one convolution (one pass over ``x``, one GEMM).
+
+    ``bias_offsets`` adds a constant to each conv's output through its bias (free: SPADE's ``1 + gamma``).
+    """
+    offsets = bias_offsets or (0.0,) * len(convs)
+    weight = torch.cat([conv.weight for conv in convs])
+    bias = torch.cat([conv.bias + offset for conv, offset in zip(convs, offsets, strict=True)])
+    out = F.conv2d(x, weight, bias, padding=convs[0].padding)  # (B, sum of out_channels, H, W)
+    return out.split([conv.out_channels for conv in convs], dim=1)
+
+
+def resize_like(cond: Tensor, x: Tensor) -> Tensor:
+    """``cond`` resized (nearest) to ``x``'s spatial size, when it differs."""
+    return cond if cond.shape[-2:] == x.shape[-2:] else F.interpolate(cond, size=x.shape[-2:], mode="nearest")
+
+
 class SPADE(nn.Module):
-    """Spatially-adaptive denormalisation of ``norm(x)`` from a conditioning map."""
+    """Spatially-adaptive denormalisation of ``norm(x)`` from a conditioning map:
+    ``norm(x) * (1 + gamma(h)) + beta(h)`` with ``h = relu(shared(cond))``."""
 
     def __init__(self, norm: nn.Module, channels: int, cond_channels: int, hidden: int) -> None:
         super().__init__()
@@ -49,11 +68,13 @@ class SPADE(nn.Module):
         self.to_gamma = nn.Conv2d(hidden, channels, 3, padding=1)
         self.to_beta = nn.Conv2d(hidden, channels, 3, padding=1)
 
+    def modulate(self, x: Tensor, hidden: Tensor) -> Tensor:
+        """``norm(x) * (1 + gamma) + beta``: gamma and beta as one conv, the ``1 +`` folded into its bias."""
+        scale, shift = convs_of_one_input((self.to_gamma, self.to_beta), hidden, bias_offsets=(1.0, 0.0))
+        return torch.addcmul(shift, self.norm(x), scale)
+
     def forward(self, x: Tensor, cond: Tensor) -> Tensor:
-        if cond.shape[-2:] != x.shape[-2:]:
-            cond = F.interpolate(cond, size=x.shape[-2:], mode="nearest")
-        hidden = self.shared(cond)
-        return self.norm(x) * (1 + self.to_gamma(hidden)) + self.to_beta(hidden)
+        return self.modulate(x, self.shared(resize_like(cond, x)))
 
 
 def sn_conv3x3(channels_in: int, channels_out: int) -> nn.Module:
@@ -82,8 +103,11 @@ class GlobalReconstruction(nn.Module):
         self.conv_out = sn_conv3x3(dim, dim)
 
     def forward(self, texture: Tensor, structure: Tensor) -> Tensor:
-        x = self.conv_in(F.leaky_relu(self.spade_in(texture, structure), LRELU_SLOPE))
-        return self.conv_out(F.leaky_relu(self.spade_out(x, structure), LRELU_SLOPE))
+        # both SPADEs read the same S_k: their shared convs run as one
+        shared = (self.spade_in.shared[0], self.spade_out.shared[0])
+        hidden_in, hidden_out = (F.relu(h) for h in convs_of_one_input(shared, resize_like(structure, texture)))
+        x = self.conv_in(F.leaky_relu(self.spade_in.modulate(texture, hidden_in), LRELU_SLOPE))
+        return self.conv_out(F.leaky_relu(self.spade_out.modulate(x, hidden_out), LRELU_SLOPE))
 
 
 class LocalReconstruction(nn.Module):

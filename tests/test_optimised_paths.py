@@ -1,0 +1,157 @@
+"""The optimised layers equal straightforward references (kept here) within 1e-5, alone and in the encoder.
+
+References: ``bias_act`` after an unfused conv/linear, SPADE with separate gamma/beta convs and an
+explicit ``1 +``, the global side with its two shared convs apart, window attention as an explicit
+softmax with the -tau bias, and the partial-conv mask rule as a C-channel convolution.
+"""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+
+from tsgl_encoder import create_encoder
+from tsgl_encoder.guidance import SPADE, GlobalReconstruction
+from tsgl_encoder.layers import EqualizedConv2d, EqualizedLinear, MaskAwareWindowAttention, bias_act, mask_update
+
+
+def reference_conv(self, x):
+    weight = self.weight * self.weight_gain
+    if self.down == 1:
+        x = F.conv2d(x, weight, padding=self.padding)
+    else:
+        x = F.conv2d(self._blur(F.pad(x, [self.padding + 1] * 4)), weight, stride=2)
+    return bias_act(x, self.bias, self.activation, channel_dim=1)
+
+
+def reference_linear(self, x):
+    return bias_act(F.linear(x, self.weight * self.weight_gain), self.bias, self.activation, channel_dim=-1)
+
+
+def reference_spade(self, x, cond):
+    if cond.shape[-2:] != x.shape[-2:]:
+        cond = F.interpolate(cond, size=x.shape[-2:], mode="nearest")
+    hidden = self.shared(cond)
+    return self.norm(x) * (1 + self.to_gamma(hidden)) + self.to_beta(hidden)
+
+
+def reference_global(self, texture, structure):
+    x = self.conv_in(F.leaky_relu(self.spade_in(texture, structure), 0.2))
+    return self.conv_out(F.leaky_relu(self.spade_out(x, structure), 0.2))
+
+
+def reference_attention(self, tokens, bias):
+    normed = F.normalize(tokens, p=2.0, dim=-1)
+    q, k, v = (rearrange(p(s), "b n (h d) -> b h n d", h=self.num_heads)
+               for p, s in ((self.q, normed), (self.k, normed), (self.v, tokens)))
+    logits = q @ k.transpose(-2, -1) * self.scale + (0 if bias is None else bias)
+    return self.proj(rearrange(logits.softmax(-1) @ v, "b h n d -> b n (h d)"))
+
+
+REFERENCES = [(EqualizedConv2d, reference_conv), (EqualizedLinear, reference_linear), (SPADE, reference_spade),
+              (GlobalReconstruction, reference_global), (MaskAwareWindowAttention, reference_attention)]
+
+
+@pytest.fixture
+def straightforward(monkeypatch):
+    """Switches every optimised layer to its reference forward."""
+
+    def switch():
+        for cls, forward in REFERENCES:
+            monkeypatch.setattr(cls, "forward", forward)
+
+    return switch
+
+
+@pytest.mark.parametrize("activation", ["linear", "lrelu"])
+@pytest.mark.parametrize("down", [1, 2])
+def test_equalized_conv_and_linear(activation, down):
+    torch.manual_seed(0)
+    conv, linear = EqualizedConv2d(6, 8, 3, activation, down), EqualizedLinear(6, 8, activation)
+    with torch.no_grad():
+        conv.bias.normal_(), linear.bias.normal_()
+    x = torch.randn(2, 6, 16, 16)
+    torch.testing.assert_close(conv(x), reference_conv(conv, x), atol=1e-5, rtol=1e-5)
+    tokens = torch.randn(2, 10, 6)
+    torch.testing.assert_close(linear(tokens), reference_linear(linear, tokens), atol=1e-5, rtol=1e-5)
+
+
+def test_fused_conv_keeps_gradients():
+    torch.manual_seed(0)
+    conv = EqualizedConv2d(4, 4, 3, "lrelu")
+    x = torch.randn(1, 4, 8, 8, requires_grad=True)
+    conv(x).square().sum().backward()
+    fused = (conv.weight.grad.clone(), x.grad.clone())
+    conv.zero_grad(), x.grad.zero_()
+    reference_conv(conv, x).square().sum().backward()
+    torch.testing.assert_close(fused, (conv.weight.grad, x.grad), atol=1e-5, rtol=1e-5)
+
+
+def test_spade_and_global_side():
+    torch.manual_seed(0)
+    block = GlobalReconstruction(dim=12, structure_channels=5, hidden=8).eval()
+    spade = block.spade_in
+    x, cond = torch.randn(2, 12, 8, 8), torch.randn(2, 5, 4, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(spade(x, cond), reference_spade(spade, x, cond), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(block(x, cond), reference_global(block, x, cond), atol=1e-5, rtol=1e-5)
+
+
+def test_window_attention_through_sdpa_equals_the_explicit_softmax():
+    torch.manual_seed(0)
+    attention = MaskAwareWindowAttention(16, 2)
+    tokens, bias = torch.randn(3, 16, 16), (torch.rand(3, 1, 1, 16) > 0.5).float() * -100.0
+    torch.testing.assert_close(attention(tokens, bias), reference_attention(attention, tokens, bias),
+                               atol=1e-5, rtol=1e-5)
+
+
+def test_mask_update_equals_the_c_channel_partial_conv():
+    mask = (torch.rand(2, 1, 20, 20, generator=torch.Generator().manual_seed(1)) > 0.7).float()
+    channels = 6
+    update, ratio = mask_update(mask, 5, 2, 2)
+    counts = F.conv2d(mask.expand(-1, channels, -1, -1), torch.ones(channels, channels, 5, 5), stride=2, padding=2)
+    torch.testing.assert_close(update.expand(-1, channels, -1, -1), counts.clamp(0, 1))
+    expected = torch.where(counts > 0, channels * 25 / counts.clamp_min(1), 0)
+    torch.testing.assert_close(ratio.expand(-1, channels, -1, -1), expected)
+
+
+@pytest.mark.parametrize("preset, size", [("tsgl_tiny", 128), ("tsgl_base", 64)])
+def test_whole_encoder_equals_the_straightforward_one(preset, size, straightforward):
+    torch.manual_seed(0)
+    encoder = create_encoder(preset).eval()
+    image = torch.rand(1, 3, size, size) * 2 - 1
+    mask = torch.ones(1, 1, size, size)
+    mask[..., size // 4 : size // 2, size // 8 : size - 8] = 0
+    with torch.no_grad():
+        fast = encoder(image, mask)
+        straightforward()
+        slow = encoder(image, mask)
+    for a, b in zip(fast, slow, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_torch_compile_fullgraph_of_tsgl_tiny_on_cpu():
+    """No graph breaks (fullgraph=True) and the compiled encoder (inductor, C++ codegen) gives the eager outputs."""
+    torch.manual_seed(0)
+    encoder = create_encoder("tsgl_tiny").eval()
+    image = torch.rand(1, 3, 64, 64) * 2 - 1
+    mask = torch.ones(1, 1, 64, 64)
+    mask[..., 16:40, 10:50] = 0
+    compiled = torch.compile(encoder, fullgraph=True, dynamic=False)
+    with torch.no_grad():
+        for a, b in zip(compiled(image, mask), encoder(image, mask), strict=True):
+            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="host-device syncs only exist with a GPU")
+def test_forward_has_no_host_device_sync_on_cuda():
+    encoder = create_encoder("tsgl_tiny").cuda().eval()
+    image = torch.rand(1, 3, 64, 64, device="cuda") * 2 - 1
+    mask = torch.ones(1, 1, 64, 64, device="cuda")
+    encoder(image, mask)  # warm-up (lazy initialisation may sync)
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        with torch.no_grad():
+            encoder(image, mask)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
