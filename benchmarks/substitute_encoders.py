@@ -83,7 +83,7 @@ PRESETS = {
     "quick": Preset(size=64, seeds=(0, 1), eval_per_bin=8, losses=_quick_losses(),
                     train=TrainConfig(steps=350, batch_size=8, checkpoint_every=50, log_every=5,
                                       lr_generator=1e-3, discriminator_width=32),
-                    hosts={"lama": HostRun(LamaHost(overrides={"ngf": 16, "n_blocks": 3}))}),
+                    hosts={"lama": HostRun(LamaHost(overrides={"ngf": 16, "n_blocks": 3}, adversary="patchgan"))}),
     # each host's published setting at 256 (its optimiser, schedule and losses); GPUs, your data
     "paper": Preset(size=256, seeds=(0, 1, 2), eval_per_bin=200, train_masks="lama_medium",
                     train=TrainConfig(steps=500_000, batch_size=10, checkpoint_every=5000, log_every=100,

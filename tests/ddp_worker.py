@@ -14,8 +14,9 @@ from tsgl_encoder.training import LossWeights, TrainConfig, train
 dist.init_process_group("gloo")
 train_set, _ = embedded_dataset(32, create_mask_generator("mat_large"), None)
 config = TrainConfig(steps=2, batch_size=2, checkpoint_every=2, log_every=1, discriminator_width=8)
-trainer = train(LamaHost(overrides={"ngf": 8, "n_blocks": 1}), "tsgl", train_set, config, sys.argv[1],
-                losses=LossWeights(adversarial_weight=0.05), progress=False)
+host = LamaHost(overrides={"ngf": 8, "n_blocks": 1}, adversary="patchgan")
+trainer = train(host, "tsgl", train_set, config, sys.argv[1], losses=LossWeights(adversarial_weight=0.05),
+                progress=False)
 flat = torch.cat([p.detach().flatten() for p in trainer.model.parameters()])
 gathered = [torch.zeros_like(flat) for _ in range(dist.get_world_size())]
 dist.all_gather(gathered, flat)

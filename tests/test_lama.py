@@ -213,3 +213,49 @@ def test_conv_only_encoder_keeps_the_interface():
     assert encoder.size_divisor == 32
     assert all(info["module"].startswith("guidance.") for info in encoder.feature_info)
     assert type(encoder.guidance[-1]).__name__ == "SplitGuidanceBlock" and encoder.guidance[-1].groups == (64, 192)
+
+
+# ------------------------------------------------------------------ LaMa's adversarial loss
+def test_lama_adversary_is_lamas_non_saturating_r1_with_mask_as_fake_target():
+    import torch.nn.functional as F
+
+    from adapters.lama.host import LAMA_LOSSES, LamaAdversary, LamaHost
+    from tsgl_encoder.losses import r1_penalty
+    from tsgl_encoder.training import LossWeights, Prediction
+    from tsgl_encoder.training.adversary import PatchGANAdversary, frozen
+
+    torch.manual_seed(0)
+    adversary = LamaAdversary(LAMA_LOSSES, width=8).eval()  # eval: BatchNorm gives the same logits twice
+    image = torch.rand(2, 3, 64, 64) * 2 - 1
+    mask = 1 - brush_stroke_mask(64, 64, seed=3).expand(2, 1, 64, 64)
+    output = (torch.rand(2, 3, 64, 64) * 2 - 1).requires_grad_(True)
+    batch = {"image": image, "mask": mask}
+    d_loss = adversary(batch, Prediction(output).detach())
+
+    real = image.clone().requires_grad_(True)
+    real_logits, _ = adversary.network(real)
+    fake_logits, _ = adversary.network(output.detach())
+    hole = F.interpolate(1 - mask, size=fake_logits.shape[-2:], mode="nearest")
+    assert 0 < hole.mean() < 1  # both targets occur
+    expected = (F.softplus(-real_logits).mean() + 0.001 * r1_penalty(real_logits, real)
+                + (hole * F.softplus(fake_logits) + (1 - hole) * F.softplus(-fake_logits)).mean())
+    torch.testing.assert_close(d_loss, expected)
+
+    with frozen(adversary):
+        terms = adversary.generator_terms(batch, Prediction(output))
+    fake_logits, fake_features = adversary.network(output)
+    _, real_features = adversary.network(image)
+    torch.testing.assert_close(terms["adversarial"], 10 * F.softplus(-fake_logits).mean())
+    matching = torch.stack([F.mse_loss(f, r) for f, r in zip(fake_features, real_features, strict=True)]).mean()
+    torch.testing.assert_close(terms["feature_matching"], 100 * matching)
+    sum(terms.values()).backward()
+    assert output.grad is not None and all(p.grad is None for p in adversary.parameters())
+    assert len(real_features) == 5  # pix2pixHD NLayerDiscriminator(n_layers=4): its 5 inner activations
+
+    assert isinstance(LamaHost().build_adversary(LAMA_LOSSES, 8), LamaAdversary)
+    hinge = LossWeights(adversarial="hinge")
+    assert isinstance(LamaHost(adversary="patchgan").build_adversary(hinge, 8), PatchGANAdversary)
+    with pytest.raises(ValueError, match="must be 'nsgan', got 'hinge'"):
+        LamaHost().build_adversary(hinge, 8)
+    with pytest.raises(ValueError, match="adversary must be one of"):
+        LamaHost(adversary="stylegan")

@@ -33,7 +33,7 @@ def datasets():
 
 
 def tiny_host() -> LamaHost:
-    return LamaHost(overrides={"ngf": 8, "n_blocks": 1})
+    return LamaHost(overrides={"ngf": 8, "n_blocks": 1}, adversary="patchgan")
 
 
 def config(**overrides) -> TrainConfig:
