@@ -7,7 +7,8 @@
 
 For every available host (LaMa and CTSDG; the CPU ``quick`` preset runs LaMa only) x {own, tsgl} x
 seed, trains under identical data, masks, losses and step budget (the host's native losses unless
-the preset sets others; perceptual and style terms only with ``--vgg-weights``), then evaluates on
+the preset sets others; perceptual and style terms only with ``--vgg-weights``, LaMa's ResNet-PL
+only with ``--resnet-pl-weights``), then evaluates on
 fixed mask sets: one per hole-ratio bin (10-20% .. 50-60%) and LaMa's thin / medium / thick sets.
 Writes ``results.md`` (table: host, encoder, parameters, per-set PSNR /
 SSIM / L1 as mean +- std over seeds, FID / LPIPS where their weights are given, TSGL - own deltas),
@@ -134,10 +135,12 @@ def host_settings(preset: Preset, args: argparse.Namespace) -> dict[str, tuple[H
         config = setting.train or preset.train
         config = replace(config, steps=args.steps or config.steps, amp=args.amp or config.amp,
                          workers=config.workers if args.workers is None else args.workers,
-                         perceptual_weights=args.vgg_weights)
+                         perceptual_weights=args.vgg_weights, resnet_pl_weights=args.resnet_pl_weights)
         losses = setting.losses or preset.losses or host.native_losses
         if not args.vgg_weights:  # perceptual and style terms need a local VGG file
             losses = replace(losses, perceptual=0.0, style=0.0)
+        if not args.resnet_pl_weights:  # and LaMa's ResNet-PL its ADE20k encoder
+            losses = replace(losses, resnet_pl=0.0)
         settings[name] = (host, config, losses)
     return settings
 
@@ -166,6 +169,8 @@ def run(args: argparse.Namespace) -> dict:
         f"{len(val_set)} validation images; {suite.describe()}")
     if not args.vgg_weights:
         say("no --vgg-weights: perceptual and style loss terms are left out")
+    if not args.resnet_pl_weights:
+        say("no --resnet-pl-weights: LaMa's ResNet-PL term is left out")
 
     results: dict = {"machine": machine(), "preset": args.preset, "size": size,
                      "seeds": list(preset.seeds), "sets": list(sets), "hosts": {}}
@@ -308,6 +313,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--lpips-backbone", default=None, help="local AlexNet state_dict for LPIPS")
     parser.add_argument("--vgg-weights", default=None,
                         help="local torchvision VGG-16/19 state_dict: turns on the perceptual and style terms")
+    parser.add_argument("--resnet-pl-weights", default=None,
+                        help="LaMa's ADE20k encoder_epoch_20.pth (or the TORCH_HOME folder holding it): ResNet-PL")
     parser.add_argument("--amp", action="store_true", help="mixed precision (float16 on CUDA, bfloat16 on CPU)")
     parser.add_argument("--workers", type=int, default=None, help="data-loading processes")
     parser.add_argument("--no-progress", action="store_true")

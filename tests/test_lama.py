@@ -259,3 +259,25 @@ def test_lama_adversary_is_lamas_non_saturating_r1_with_mask_as_fake_target():
         LamaHost().build_adversary(hinge, 8)
     with pytest.raises(ValueError, match="adversary must be one of"):
         LamaHost(adversary="stylegan")
+
+
+def test_lama_host_trains_with_all_of_lamas_losses(tmp_path):
+    from adapters.lama.host import LAMA_LOSSES, LamaHost
+    from tsgl_encoder.data import embedded_dataset
+    from tsgl_encoder.masks import create_mask_generator
+    from tsgl_encoder.resnet_pl import DilatedResNet50
+    from tsgl_encoder.training import TrainConfig, train
+
+    torch.manual_seed(0)
+    weights = tmp_path / "encoder_epoch_20.pth"
+    torch.save(DilatedResNet50().state_dict(), weights)
+    train_set, _ = embedded_dataset(64, create_mask_generator("lama_medium"), None)
+    config = TrainConfig(steps=1, batch_size=2, checkpoint_every=1, discriminator_width=8, log_every=1,
+                         resnet_pl_weights=str(weights))
+    trainer = train(LamaHost(overrides={"ngf": 8, "n_blocks": 1}), "tsgl", train_set, config, tmp_path / "run",
+                    losses=LAMA_LOSSES, progress=False)
+    record = trainer.history[-1]
+    assert {"l1", "resnet_pl", "adversarial", "feature_matching", "edge"} <= set(record) and record["resnet_pl"] > 0
+    with pytest.raises(ValueError, match=r"resnet_pl > 0 needs TrainConfig\.resnet_pl_weights"):
+        train(LamaHost(overrides={"ngf": 8, "n_blocks": 1}), "own", train_set, TrainConfig(steps=1, batch_size=2),
+              tmp_path / "run2", losses=LAMA_LOSSES, progress=False)

@@ -136,13 +136,15 @@ def test_benchmark_refuses_sizes_a_host_cannot_take():
     benchmark = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look it up there
     spec.loader.exec_module(benchmark)
     preset = replace(benchmark.PRESETS["smoke"], size=64)
-    args = benchmark.argparse.Namespace(hosts=None, steps=None, amp=False, workers=None, vgg_weights=None, preset="x")
+    args = benchmark.argparse.Namespace(hosts=None, steps=None, amp=False, workers=None, vgg_weights=None,
+                                        resnet_pl_weights=None, preset="x")
     with pytest.raises(ValueError, match="host 'ctsdg' needs sizes that are multiples of 128, preset 'x' has 64"):
         benchmark.host_settings(preset, args)
     with pytest.raises(ValueError, match=r"unknown host\(s\) \['mat2'\]"):
         benchmark.host_settings(preset, benchmark.argparse.Namespace(**{**vars(args), "hosts": ["mat2"]}))
     settings = benchmark.host_settings(preset, benchmark.argparse.Namespace(**{**vars(args), "hosts": ["lama"]}))
-    assert settings["lama"][2].perceptual == 0.0 and settings["lama"][1].steps == 2
+    assert settings["lama"][2].perceptual == 0.0 and settings["lama"][2].resnet_pl == 0.0
+    assert settings["lama"][1].steps == 2
 
 
 def test_torchrun_two_process_gloo_smoke(tmp_path):

@@ -132,6 +132,7 @@ class TSGLFeatures(NamedTuple):
     structure: list[Tensor]  # S_1 .. S_K, structure-stream maps (for an auxiliary edge head)
     structure_mask: Tensor  # (B, 1, H / 2**K, W / 2**K) partial-conv mask after S_K, 1 = known
     priors: Tensor  # (B, 2, H, W) the edge and gray maps the structure stream read
+    texture_stem: Tensor | None = None  # T_0 (B, texture_dim, H, W): the texture stream at full resolution
 
 
 class TSGLEncoder(nn.Module):
@@ -215,6 +216,7 @@ class TSGLEncoder(nn.Module):
         structure, structure_mask = self.structure(torch.cat([priors, mask], dim=1), mask)
         texture_in = [masked_image, smooth.to(image.dtype) * mask] if self.config.smooth_input else [masked_image]
         finer, x, texture_mask = self.texture.head(torch.cat([*texture_in, mask], dim=1), mask)
+        texture_stem = finer
 
         texture = []
         for k, guide in enumerate(self.guidance):
@@ -227,7 +229,7 @@ class TSGLEncoder(nn.Module):
         else:
             pyramid = [project(t) for project, t in zip(self.projections, texture, strict=True)]
             pyramid.append(self.balance(pyramid))
-        return TSGLFeatures(pyramid, texture, structure, structure_mask, priors)
+        return TSGLFeatures(pyramid, texture, structure, structure_mask, priors, texture_stem)
 
     # ------------------------------------------------------------ validation
     def _check_inputs(

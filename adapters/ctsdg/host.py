@@ -25,10 +25,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tsgl_encoder import create_encoder
-from tsgl_encoder.losses import PerceptualLoss
 from tsgl_encoder.priors import StructurePriors
 from tsgl_encoder.training import Host, LossWeights, Prediction
 from tsgl_encoder.training.adversary import Adversary, Batch
+from tsgl_encoder.training.host import LossNetworks
 
 from .discriminator import Discriminator
 from .swap import parameters_by_part, replace_encoder
@@ -94,9 +94,9 @@ class CTSDGHost(Host):
         return CTSDGAdversary(losses) if losses.adversarial_weight > 0 else None
 
     def reconstruction_terms(
-        self, batch: Batch, prediction: Prediction, losses: LossWeights, vgg: PerceptualLoss | None
+        self, batch: Batch, prediction: Prediction, losses: LossWeights, networks: LossNetworks
     ) -> dict[str, Tensor]:
-        terms = super().reconstruction_terms(batch, prediction, losses, vgg)
+        terms = super().reconstruction_terms(batch, prediction, losses, networks)
         if losses.intermediate > 0 and "projected_edge" in prediction.extras:
             projected_edge = prediction.extras["projected_edge"]
             projected_image = prediction.extras["projected_image"].float()

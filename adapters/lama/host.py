@@ -17,10 +17,9 @@ from .swap import TSGLBottleneckStem, default_encoder, replace_encoder
 
 # LaMa's configs (lama-fourier.yaml / big-lama.yaml): L1 on known pixels only (weight 10), non-saturating
 # GAN (weight 10) with R1 (gp_coef 0.001, on the discriminator's loss, unweighted), feature matching 100,
-# and ResNet-PL 30 (ADE20k weights: not available offline, so it is left out; set LossWeights.perceptual
-# with local VGG weights instead).
+# and ResNet-PL 30 (needs the ADE20k encoder file: TrainConfig.resnet_pl_weights).
 LAMA_LOSSES = LossWeights(l1_hole=0.0, l1_valid=10.0, adversarial="nsgan", adversarial_weight=10.0, r1=0.001,
-                          feature_matching=100.0, perceptual=0.0, edge=1.0)
+                          feature_matching=100.0, perceptual=0.0, resnet_pl=30.0, edge=1.0)
 ADVERSARIES = ("lama", "patchgan")
 
 

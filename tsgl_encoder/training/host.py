@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from torch import Tensor, nn
 
 from ..losses import PerceptualLoss, edge_loss, masked_l1
+from ..resnet_pl import ResNetPL
 
 if TYPE_CHECKING:
     from .adversary import Adversary
@@ -29,7 +30,16 @@ class LossWeights:
     perceptual: float = 0.0  # needs local VGG weights (TrainConfig.perceptual_weights)
     style: float = 0.0  # Gram-matrix style loss on the same VGG features (CTSDG)
     intermediate: float = 0.0  # host-specific intermediate outputs (CTSDG's projected image and edge)
+    resnet_pl: float = 0.0  # LaMa's ResNet-PL (needs local ADE20k encoder weights: TrainConfig.resnet_pl_weights)
     edge: float = 1.0  # structure supervision of the TSGL encoder (official: 5 hole + 1 valid L1)
+
+
+@dataclass(frozen=True)
+class LossNetworks:
+    """Frozen networks that loss terms run images through (built by the loop from local weight files)."""
+
+    vgg: PerceptualLoss | None = None
+    resnet_pl: ResNetPL | None = None
 
 
 @dataclass
@@ -75,13 +85,17 @@ class Host(ABC):
         return PatchGANAdversary(losses, width)
 
     def reconstruction_terms(
-        self, batch: dict[str, Tensor], prediction: Prediction, losses: LossWeights, vgg: PerceptualLoss | None
+        self, batch: dict[str, Tensor], prediction: Prediction, losses: LossWeights, networks: LossNetworks
     ) -> dict[str, Tensor]:
         """The generator's non-adversarial terms, weighted: hole/valid L1, perceptual and style on the
-        output, and the TSGL structure (edge) loss when the prediction has an edge map."""
+        output (and composite, see ``perceptual_on_composite``), ResNet-PL, and the TSGL structure (edge)
+        loss when the prediction has an edge map."""
         image, mask = batch["image"], batch["mask"]
         output = prediction.output.float()
         terms = {"l1": masked_l1(output, image, mask, losses.l1_hole, losses.l1_valid)}
+        if networks.resnet_pl is not None and losses.resnet_pl > 0:  # LaMa: raw output vs image, both in [0, 1]
+            terms["resnet_pl"] = losses.resnet_pl * networks.resnet_pl((output + 1) / 2, (image + 1) / 2)
+        vgg = networks.vgg
         if vgg is not None:
             target = vgg.extract(image)
             judged = [output, prediction.composite(image, mask)] if self.perceptual_on_composite else [output]

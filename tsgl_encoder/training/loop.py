@@ -23,8 +23,9 @@ from tqdm.auto import tqdm
 from ..data import InpaintingDataset, StepSampler
 from ..hub import atomic_write
 from ..losses import PerceptualLoss
+from ..resnet_pl import ResNetPL
 from .adversary import frozen
-from .host import Host, LossWeights, Prediction
+from .host import Host, LossNetworks, LossWeights, Prediction
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -43,6 +44,7 @@ class TrainConfig:
     workers: int = 0
     discriminator_width: int = 64  # the default PatchGAN's width (hosts with their own discriminator ignore it)
     perceptual_weights: str | None = None  # local VGG-16/19 state_dict for LossWeights.perceptual / style
+    resnet_pl_weights: str | None = None  # local ADE20k resnet50dilated encoder for LossWeights.resnet_pl
 
 
 def _distributed() -> tuple[int, int]:
@@ -103,17 +105,25 @@ class Trainer:
         self.opt_d = None
         if self.adversary is not None:
             self.opt_d = torch.optim.Adam(self.adversary.parameters(), config.lr_discriminator, betas=config.betas)
-        self.vgg = None
-        if losses.perceptual > 0 or losses.style > 0:
-            if not config.perceptual_weights:
-                raise ValueError("LossWeights.perceptual / style > 0 needs TrainConfig.perceptual_weights "
-                                 "(a local torchvision VGG-16 or VGG-19 file)")
-            self.vgg = PerceptualLoss(config.perceptual_weights).to(self.device)
+        self.networks = LossNetworks(
+            vgg=self._loss_network(losses.perceptual > 0 or losses.style > 0, config.perceptual_weights,
+                                   PerceptualLoss, "perceptual / style", "perceptual_weights",
+                                   "a local torchvision VGG-16 or VGG-19 file"),
+            resnet_pl=self._loss_network(losses.resnet_pl > 0, config.resnet_pl_weights, ResNetPL, "resnet_pl",
+                                         "resnet_pl_weights", "LaMa's local ADE20k resnet50dilated encoder file"),
+        )
         cuda_amp = config.amp and self.device.type == "cuda"
         self.amp_dtype = torch.float16 if cuda_amp else torch.bfloat16
         self.scaler = torch.amp.GradScaler("cuda", enabled=cuda_amp)
         self.step = 0
         self.history: list[dict[str, float]] = []
+
+    def _loss_network(self, needed: bool, path: str | None, build, term: str, field: str, what: str):
+        if not needed:
+            return None
+        if not path:
+            raise ValueError(f"LossWeights.{term} > 0 needs TrainConfig.{field} ({what})")
+        return build(path).to(self.device)
 
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.config.amp)
@@ -132,7 +142,7 @@ class Trainer:
             self.scaler.step(self.opt_d)
 
         self.opt_g.zero_grad(set_to_none=True)
-        terms = self.host.reconstruction_terms(batch, prediction, self.losses, self.vgg)
+        terms = self.host.reconstruction_terms(batch, prediction, self.losses, self.networks)
         if self.adversary is not None:
             with frozen(_unwrap(self.adversary)) as adversary:  # frozen: nothing of it to synchronise
                 terms.update(adversary.generator_terms(batch, prediction))
