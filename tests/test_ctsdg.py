@@ -241,3 +241,10 @@ def test_ctsdg_host_trains_with_its_native_losses(tmp_path, variant):
     assert all(torch.isfinite(torch.tensor(record[k])) for k in ("g_total", "d")) and record["d"] > 0
     assert hasattr(trainer.model, "tsgl_encoder") == (variant == "tsgl")
     assert (tmp_path / "run" / "checkpoint.pt").is_file()
+
+
+def test_swapped_in_encoder_follows_the_models_mode():
+    for training in (False, True):
+        model = create_generator().train(training)
+        replace_encoder(model, create_encoder("tsgl_tiny"))
+        assert {m.training for m in model.tsgl_encoder.modules()} == {training}

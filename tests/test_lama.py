@@ -281,3 +281,10 @@ def test_lama_host_trains_with_all_of_lamas_losses(tmp_path):
     with pytest.raises(ValueError, match=r"resnet_pl > 0 needs TrainConfig\.resnet_pl_weights"):
         train(LamaHost(overrides={"ngf": 8, "n_blocks": 1}), "own", train_set, TrainConfig(steps=1, batch_size=2),
               tmp_path / "run2", losses=LAMA_LOSSES, progress=False)
+
+
+def test_swapped_in_encoder_follows_the_models_mode():
+    for training in (False, True):
+        model = create_generator("lama_fourier", ngf=8, n_blocks=1).train(training)
+        replace_encoder(model)
+        assert {m.training for m in model.modules()} == {training}

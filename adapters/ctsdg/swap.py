@@ -96,6 +96,7 @@ def replace_encoder(model: nn.Module, encoder: TSGLEncoder | None = None) -> nn.
     for name in names[:14]:
         delattr(model, name)
     model.tsgl_encoder = TSGLSkipEncoder(encoder).to(device=reference.device, dtype=reference.dtype)
+    model.tsgl_encoder.train(model.training)  # the swapped-in part follows the model's mode
     model.forward = types.MethodType(_forward_with_tsgl, model)
     return model
 

@@ -121,7 +121,7 @@ def replace_encoder(model: nn.Module, encoder: TSGLEncoder | None = None, projec
         raise TypeError(f"encoder must be a TSGLEncoder or None, got {type(encoder).__name__}")
     reference = next(model.parameters())
     stem = TSGLBottleneckStem(encoder, 2**n_down, local_channels, global_channels, project)
-    model.model[0] = stem.to(device=reference.device, dtype=reference.dtype)
+    model.model[0] = stem.to(device=reference.device, dtype=reference.dtype).train(model.training)
     for index in range(1, 2 + n_down):
         model.model[index] = nn.Identity()
     return model
