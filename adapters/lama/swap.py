@@ -123,7 +123,7 @@ def replace_encoder(model: nn.Module, encoder: TSGLEncoder | None = None, projec
     stem = TSGLBottleneckStem(encoder, 2**n_down, local_channels, global_channels, project)
     model.model[0] = stem.to(device=reference.device, dtype=reference.dtype).train(model.training)
     for index in range(1, 2 + n_down):
-        model.model[index] = nn.Identity()
+        model.model[index] = nn.Identity().train(model.training)
     return model
 
 
