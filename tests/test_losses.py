@@ -84,3 +84,23 @@ def test_perceptual_loss_takes_vgg16_with_ctsdg_taps_and_a_style_loss(tmp_path):
     torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "other.pth")
     with pytest.raises(ValueError, match="not a torchvision vgg16/vgg19"):
         PerceptualLoss(tmp_path / "other.pth")
+
+
+def test_perceptual_loss_with_weighted_conv_taps_as_mat(tmp_path):
+    from torchvision.models import vgg19
+
+    torch.manual_seed(0)
+    network = vgg19(weights=None)
+    path = tmp_path / "vgg19.pth"
+    torch.save(network.state_dict(), path)
+    loss = PerceptualLoss(path, {"conv5_4": 0.5, "conv4_4": 0.25})  # MAT's pcp: conv outputs before the ReLU
+    assert loss.taps == [25, 34] and loss.layer_weights == [0.25, 0.5]
+    x, y = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1
+    a, b = loss.extract(x), loss.extract(y)
+    assert (a[0] < 0).any()  # a conv output, not overwritten by an in-place ReLU
+    with torch.no_grad():
+        normed = lambda t: ((t + 1) / 2 - loss.mean) / loss.std  # noqa: E731
+        conv44 = network.features[:26](normed(x))
+    torch.testing.assert_close(a[0], conv44)
+    expected = 0.25 * (a[0] - b[0]).abs().mean() + 0.5 * (a[1] - b[1]).abs().mean()
+    torch.testing.assert_close(loss(x, y), expected)

@@ -146,7 +146,8 @@ class StructureEdgeHead(nn.Module):
 
 
 VGG_LAYERS = {  # torchvision ``features`` index of each named tap
-    "vgg19": {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 20, "relu5_1": 29},
+    "vgg19": {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 20, "relu5_1": 29,
+              "conv4_4": 25, "conv5_4": 34},  # conv taps (before their ReLU): MAT's perceptual loss
     "vgg16": {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 18, "relu5_1": 25,
               "pool1": 4, "pool2": 9, "pool3": 16},
 }
@@ -167,9 +168,10 @@ class PerceptualLoss(nn.Module):
 
     ``weights_path``: a local torchvision ``vgg19`` or ``vgg16`` state_dict (told apart by its keys;
     nothing is downloaded). Default taps: relu1_1 .. relu5_1 for VGG-19, pool1 .. pool3 for VGG-16 (CTSDG).
+    ``layers`` names the taps, or maps them to weights (MAT: ``{"conv4_4": 1 / 4, "conv5_4": 1 / 2}``).
     """
 
-    def __init__(self, weights_path: str | Path, layers: tuple[str, ...] | None = None) -> None:
+    def __init__(self, weights_path: str | Path, layers: tuple[str, ...] | dict[str, float] | None = None) -> None:
         super().__init__()
         from torchvision.models import vgg16, vgg19
 
@@ -186,12 +188,17 @@ class PerceptualLoss(nn.Module):
         network = (vgg16 if self.architecture == "vgg16" else vgg19)(weights=None)
         network.features.load_state_dict(features, strict=True)  # the classifier is not used
         layers = layers or DEFAULT_LAYERS[self.architecture]
+        weights = dict(layers) if isinstance(layers, dict) else dict.fromkeys(layers, 1.0)
         known = VGG_LAYERS[self.architecture]
-        unknown = sorted(set(layers) - set(known))
+        unknown = sorted(set(weights) - set(known))
         if unknown:
             raise ValueError(f"unknown {self.architecture} layers {unknown}; available: {sorted(known)}")
-        self.taps = sorted(known[name] for name in layers)
+        self.taps = sorted(known[name] for name in weights)
+        self.layer_weights = [weights[name] for name in sorted(weights, key=known.get)]  # in tap order
         self.features = network.features[: self.taps[-1] + 1].eval().requires_grad_(False)
+        for layer in self.features:  # an in-place ReLU would overwrite a tapped conv output
+            if isinstance(layer, nn.ReLU):
+                layer.inplace = False
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), persistent=False)
 
@@ -199,15 +206,15 @@ class PerceptualLoss(nn.Module):
         """The tapped features of an image in [-1, 1]."""
         return tap_features(self.features, ((image + 1) / 2 - self.mean) / self.std, self.taps)
 
-    @staticmethod
-    def distance(pred: list[Tensor], target: list[Tensor]) -> Tensor:
-        """Perceptual loss of extracted features: ``sum_i L1(pred_i, target_i)``."""
-        return sum(F.l1_loss(a, b.detach()) for a, b in zip(pred, target, strict=True))
+    def distance(self, pred: list[Tensor], target: list[Tensor]) -> Tensor:
+        """Perceptual loss of extracted features: ``sum_i w_i L1(pred_i, target_i)``."""
+        pairs = zip(self.layer_weights, pred, target, strict=True)
+        return sum(w * F.l1_loss(a, b.detach()) for w, a, b in pairs)
 
-    @staticmethod
-    def style_distance(pred: list[Tensor], target: list[Tensor]) -> Tensor:
-        """Style loss of extracted features: ``sum_i L1(gram(pred_i), gram(target_i))``."""
-        return sum(F.l1_loss(gram_matrix(a), gram_matrix(b.detach())) for a, b in zip(pred, target, strict=True))
+    def style_distance(self, pred: list[Tensor], target: list[Tensor]) -> Tensor:
+        """Style loss of extracted features: ``sum_i w_i L1(gram(pred_i), gram(target_i))``."""
+        pairs = zip(self.layer_weights, pred, target, strict=True)
+        return sum(w * F.l1_loss(gram_matrix(a), gram_matrix(b.detach())) for w, a, b in pairs)
 
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         return self.distance(self.extract(pred), self.extract(target))

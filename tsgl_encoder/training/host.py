@@ -67,6 +67,7 @@ class Host(ABC):
     native_losses: LossWeights = LossWeights()
     size_multiple: int = 1  # height and width must be multiples of this (CTSDG: 128)
     perceptual_on_composite: bool = False  # perceptual/style also on the composite (CTSDG), not only the output
+    perceptual_layers: dict[str, float] | None = None  # VGG taps and weights (None: the file's defaults)
 
     @abstractmethod
     def build(self, variant: str) -> nn.Module:
@@ -111,6 +112,12 @@ class Host(ABC):
     def encoder_parameters(self, model: nn.Module) -> int:
         """Parameters of the part that the swap replaces (for the results table)."""
         return sum(p.numel() for p in model.parameters())
+
+    def size_problem(self, size: int) -> str | None:
+        """Why square images of ``size`` cannot be trained on, or None when they can."""
+        if size % self.size_multiple:
+            return f"needs sizes that are multiples of {self.size_multiple}"
+        return None
 
     @staticmethod
     def check_variant(variant: str) -> None:

@@ -107,8 +107,8 @@ class Trainer:
             self.opt_d = torch.optim.Adam(self.adversary.parameters(), config.lr_discriminator, betas=config.betas)
         self.networks = LossNetworks(
             vgg=self._loss_network(losses.perceptual > 0 or losses.style > 0, config.perceptual_weights,
-                                   PerceptualLoss, "perceptual / style", "perceptual_weights",
-                                   "a local torchvision VGG-16 or VGG-19 file"),
+                                   lambda path: PerceptualLoss(path, host.perceptual_layers), "perceptual / style",
+                                   "perceptual_weights", "a local torchvision VGG-16 or VGG-19 file"),
             resnet_pl=self._loss_network(losses.resnet_pl > 0, config.resnet_pl_weights, ResNetPL, "resnet_pl",
                                          "resnet_pl_weights", "LaMa's local ADE20k resnet50dilated encoder file"),
         )
