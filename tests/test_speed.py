@@ -50,3 +50,12 @@ def test_targets_say_met_or_missed_and_by_how_much():
     assert verdicts["tsgl_base 1024x1024 in < 6 GB"] == ("7.00 GB", "missed (1.17x the bound)")
     assert verdicts["swapped lama_fourier trains at >= 0.5x the original's images/s"] == ("0.40x",
                                                                                             "missed (0.80x the target)")
+
+
+def test_optimisations_table_runs_and_outputs_agree(tmp_path):
+    spec = importlib.util.spec_from_file_location("optimisations_benchmark", ROOT / "benchmarks" / "optimisations.py")
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    table = module.main(["--preset", "tsgl_tiny", "--size", "64", "--repeats", "1", "--out", str(tmp_path / "o.md")])
+    rows = [line for line in table.splitlines() if line.startswith("| before")]
+    assert len(rows) == 4 and all(float(row.split("|")[-2]) <= 1e-5 for row in rows)
