@@ -41,6 +41,10 @@ from tqdm.auto import tqdm
 
 import adapters.ctsdg as ctsdg
 import adapters.lama as lama
+import adapters.mat as mat
+from adapters.mat.first_stage import encode as mat_encode
+from adapters.mat.swap import parameters_by_part as mat_parameters_by_part
+from adapters.mat.swap import replace_encoder as mat_replace_encoder
 from tsgl_encoder import create_encoder, list_encoders
 
 Inputs = Callable[[int, int, torch.device], tuple]  # (batch, size, device) -> positional arguments
@@ -58,6 +62,7 @@ class Subject:
     inputs: Inputs
     call: Callable[..., object] = lambda module, *args: module(*args)
     min_batch_train: int = 1  # BatchNorm on 1x1 maps needs two samples in training mode
+    parameters: int | None = None  # when ``module`` holds more than what is timed (an encoder inside its host)
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -113,10 +118,38 @@ def ctsdg_subjects(encoder: str) -> list[Subject]:
     own = ctsdg.create_generator()
     swapped = ctsdg.replace_encoder(copy.deepcopy(own), create_encoder(encoder))
     return [
-        Subject("ctsdg encoders", "ctsdg", "encoder", "own", own, ctsdg_inputs, _ctsdg_own_encoders, 2),
+        Subject("ctsdg encoders", "ctsdg", "encoder", "own", own, ctsdg_inputs, _ctsdg_own_encoders, 2,
+                ctsdg.parameters_by_part(own)["encoder"]),
         Subject("ctsdg encoders", "ctsdg", "encoder", "tsgl", swapped.tsgl_encoder, ctsdg_inputs, min_batch_train=2),
         Subject("ctsdg", "ctsdg", "generator", "own", own, ctsdg_inputs, min_batch_train=2),
         Subject("ctsdg", "ctsdg", "generator", "tsgl", swapped, ctsdg_inputs, min_batch_train=2),
+    ]
+
+
+def mat_inputs(batch: int, size: int, device: torch.device) -> tuple:
+    image, mask = tsgl_inputs(batch, size, device)
+    return image, mask, torch.randn(batch, 512, device=device), None
+
+
+def _mat_own_encoder(stage: nn.Module, image: Tensor, mask: Tensor, *_: object) -> Tensor:
+    return mat_encode(stage, image, mask)[0]
+
+
+def _mat_tsgl_encoder(bridge: nn.Module, image: Tensor, mask: Tensor, *_: object) -> Tensor:
+    return bridge(image, mask)[0]
+
+
+def mat_subjects(preset: str) -> list[Subject]:
+    """MAT's first-stage encoder vs the TSGL one, and the generators (sizes: multiples of img_resolution)."""
+    own = mat.create_generator(preset)
+    swapped = mat_replace_encoder(copy.deepcopy(own))
+    return [
+        Subject(f"{preset} encoder", "mat", "encoder", "own", own.synthesis.first_stage, mat_inputs, _mat_own_encoder,
+                parameters=mat_parameters_by_part(own)["encoder"]),
+        Subject(f"{preset} encoder", "mat", "encoder", "tsgl", swapped.synthesis.first_stage.tsgl_encoder, mat_inputs,
+                _mat_tsgl_encoder),
+        Subject(preset, "mat", "generator", "own", own, mat_inputs),
+        Subject(preset, "mat", "generator", "tsgl", swapped, mat_inputs),
     ]
 
 
@@ -209,7 +242,7 @@ def measure(subject: Subject, size: int, batch: int, train: bool, settings: Sett
     memory_format = torch.channels_last if settings.channels_last else torch.contiguous_format
     module = module.to(memory_format=memory_format)
     runner = torch.compile(module) if settings.compile else module
-    inputs = tuple(x.contiguous(memory_format=memory_format) if x.ndim == 4 else x
+    inputs = tuple(x.contiguous(memory_format=memory_format) if isinstance(x, Tensor) and x.ndim == 4 else x
                    for x in subject.inputs(batch, size, device))
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if settings.bf16 else nullcontext()
 
@@ -234,7 +267,7 @@ def measure(subject: Subject, size: int, batch: int, train: bool, settings: Sett
     seconds = statistics.median(times)
     return {"subject": subject.name, "group": subject.group, "part": subject.part, "variant": subject.variant,
             "size": size, "batch": batch, "mode": "train" if train else "forward",
-            "parameters": sum(p.numel() for p in subject.module.parameters()),
+            "parameters": subject.parameters or sum(p.numel() for p in subject.module.parameters()),
             "gflops_per_image": counter.get_total_flops() / batch / 1e9,
             "ms_per_image": seconds / batch * 1e3, "images_per_s": batch / seconds,
             "peak_memory_mb": memory.peak / 2**20}
@@ -361,7 +394,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tsgl_tiny and a tiny LaMa at 64/128 px, one repeat")
     parser.add_argument("--presets", nargs="*", default=None, help=f"TSGL presets (default: {list_encoders()})")
-    parser.add_argument("--hosts", nargs="*", default=None, choices=["lama", "ctsdg"], help="default: all")
+    parser.add_argument("--hosts", nargs="*", default=None, choices=["lama", "ctsdg", "mat"], help="default: all")
     parser.add_argument("--sizes", type=int, nargs="*", default=None, help="default: 256 512 1024")
     parser.add_argument("--batch", type=int, default=4, help="training batch (timed at the first size)")
     parser.add_argument("--warmup", type=int, default=1)
@@ -379,12 +412,13 @@ def main(argv: list[str] | None = None) -> dict:
         subjects = tsgl_subjects(presets) + lama_subjects("lama_fourier", {"ngf": 8, "n_blocks": 1}, "lama_tiny")
         train_batch = min(args.batch, 2)
     else:
-        presets, sizes, warmup, repeats = args.presets or list_encoders(), args.sizes or [256, 512, 1024], \
-            args.warmup, args.repeats
-        hosts = args.hosts if args.hosts is not None else ["lama", "ctsdg"]
+        presets = list_encoders() if args.presets is None else args.presets
+        sizes, warmup, repeats = args.sizes or [256, 512, 1024], args.warmup, args.repeats
+        hosts = args.hosts if args.hosts is not None else ["lama", "ctsdg", "mat"]
         subjects = tsgl_subjects(presets)
         subjects += lama_subjects("lama_fourier", {}) if "lama" in hosts else []
         subjects += ctsdg_subjects("tsgl_base") if "ctsdg" in hosts else []
+        subjects += mat_subjects("mat_256") if "mat" in hosts else []
         train_batch = args.batch
     torch.manual_seed(0)
     settings = Settings(device, warmup, repeats, args.bf16, args.channels_last, args.compile)

@@ -5,7 +5,7 @@
     python benchmarks/substitute_encoders.py --preset paper --data /data/places2 --out runs/paper
     torchrun --nproc_per_node 8 benchmarks/substitute_encoders.py --preset paper --data ...   # DDP
 
-For every available host (LaMa and CTSDG; the CPU ``quick`` preset runs LaMa only) x {own, tsgl} x
+For every available host (LaMa, CTSDG, MAT; the CPU ``quick`` preset runs LaMa only) x {own, tsgl} x
 seed, trains under identical data, masks, losses and step budget (the host's native losses unless
 the preset sets others; perceptual and style terms only with ``--vgg-weights``, LaMa's ResNet-PL
 only with ``--resnet-pl-weights``), then evaluates on
@@ -38,6 +38,7 @@ from torch.utils.data import Subset
 
 from adapters.ctsdg.host import CTSDGHost
 from adapters.lama.host import LamaHost
+from adapters.mat.host import MATHost
 from tsgl_encoder.data import embedded_dataset, folder_datasets
 from tsgl_encoder.masks import create_mask_generator, eval_mask_set, lama_mask
 from tsgl_encoder.metrics import MetricSuite
@@ -74,13 +75,19 @@ def _quick_losses() -> LossWeights:
     return LossWeights(l1_hole=5.0, l1_valid=1.0, adversarial="hinge", adversarial_weight=0.05, edge=1.0)
 
 
+# MAT at 128 px with its first stage 12 wide and its second stage capped at 16 channels: every code path, CPU seconds
+TINY_MAT = {"img_resolution": 128, "z_dim": 32, "w_dim": 32,
+            "synthesis_kwargs": {"first_stage_dim": 12, "channel_max": 16}}
+
 PRESETS = {
-    # seconds: every host, native losses, one seed; CTSDG needs multiples of 128 px
+    # about a minute: every host, native losses, one seed; CTSDG needs multiples of 128 px
     "smoke": Preset(size=128, seeds=(0,), eval_per_bin=1, eval_images=1,
                     train=TrainConfig(steps=2, batch_size=2, checkpoint_every=2, log_every=1, discriminator_width=16),
                     hosts={"lama": HostRun(LamaHost(overrides={"ngf": 8, "n_blocks": 1})),
-                           "ctsdg": HostRun(CTSDGHost(encoder="tsgl_tiny"))}),
-    # CPU minutes: LaMa only (CTSDG's 52 M parameters at 128 px do not train in minutes on 2 cores)
+                           "ctsdg": HostRun(CTSDGHost(encoder="tsgl_tiny")),
+                           "mat": HostRun(MATHost(overrides=TINY_MAT, discriminator_overrides={"channel_max": 16},
+                                                  encoder="tsgl_tiny"))}),
+    # CPU minutes: LaMa only (CTSDG's 52 M and MAT's 60 M parameters do not train in minutes on 2 cores)
     "quick": Preset(size=64, seeds=(0, 1), eval_per_bin=8, losses=_quick_losses(),
                     train=TrainConfig(steps=350, batch_size=8, checkpoint_every=50, log_every=5,
                                       lr_generator=1e-3, discriminator_width=32),
@@ -92,7 +99,10 @@ PRESETS = {
                     hosts={"lama": HostRun(LamaHost(preset="lama_fourier", encoder="tsgl_base")),
                            "ctsdg": HostRun(CTSDGHost(encoder="tsgl_base"), train=TrainConfig(
                                steps=300_000, batch_size=6, checkpoint_every=5000, log_every=100, lr_generator=2e-4,
-                               lr_discriminator=2e-5, betas=(0.9, 0.999), workers=4))},
+                               lr_discriminator=2e-5, betas=(0.9, 0.999), workers=4)),
+                           "mat": HostRun(MATHost(preset="mat_256", encoder="tsgl_base"), train=TrainConfig(
+                               steps=781_250, batch_size=32, checkpoint_every=5000, log_every=100, lr_generator=1e-3,
+                               lr_discriminator=1e-3, betas=(0.0, 0.99), workers=4))},
                     fid=True),
 }
 LAMA_SETS = ("thin", "medium", "thick")
@@ -129,9 +139,9 @@ def host_settings(preset: Preset, args: argparse.Namespace) -> dict[str, tuple[H
         if args.hosts and name not in args.hosts:
             continue
         host = setting.host
-        if preset.size % host.size_multiple:
-            raise ValueError(f"host {name!r} needs sizes that are multiples of {host.size_multiple}, "
-                             f"preset {args.preset!r} has {preset.size}")
+        problem = host.size_problem(preset.size)
+        if problem:
+            raise ValueError(f"host {name!r} {problem}, preset {args.preset!r} has {preset.size}")
         config = setting.train or preset.train
         config = replace(config, steps=args.steps or config.steps, amp=args.amp or config.amp,
                          workers=config.workers if args.workers is None else args.workers,

@@ -116,8 +116,8 @@ def test_benchmark_smoke_writes_results_for_both_encoders(tmp_path):
     table = (tmp_path / "results.md").read_text()
     assert "| own |" in table and "| tsgl |" in table and "TSGL - own" in table and "30-40%" in table
     results = json.loads((tmp_path / "results.json").read_text())
-    assert set(results["hosts"]) == {"lama", "ctsdg"} and "## ctsdg" in table
-    for host in ("lama", "ctsdg"):
+    assert set(results["hosts"]) == {"lama", "ctsdg", "mat"} and "## ctsdg" in table and "## mat" in table
+    for host in ("lama", "ctsdg", "mat"):
         assert set(results["hosts"][host]["variants"]) == {"own", "tsgl"}
         assert (tmp_path / f"grid_{host}.png").stat().st_size > 5000 and (tmp_path / f"curves_{host}.png").is_file()
     assert "intermediate" in results["hosts"]["ctsdg"]["variants"]["tsgl"]["runs"][0]["history"][-1]

@@ -62,8 +62,10 @@ class MaskAwareWindowAttention(nn.Module):
 
     def forward(self, tokens: Tensor, bias: Tensor | None) -> Tensor:
         """tokens ``(B', N, C)``; bias additive, broadcastable to ``(B', heads, N, N)``."""
-        # in float32: F.normalize's eps (1e-12) is 0 in float16, and all-zero hole tokens would give 0 / 0
-        normed = F.normalize(tokens.float(), p=2.0, dim=-1).to(tokens.dtype)
+        # half precision normalises in float32: F.normalize's eps (1e-12) is 0 in float16, and all-zero hole
+        # tokens would give 0 / 0
+        wide = tokens if tokens.dtype in (torch.float32, torch.float64) else tokens.float()
+        normed = F.normalize(wide, p=2.0, dim=-1).to(tokens.dtype)
         q, k, v = (
             rearrange(proj(src), "b n (h d) -> b h n d", h=self.num_heads)
             for proj, src in ((self.q, normed), (self.k, normed), (self.v, tokens))
