@@ -273,11 +273,18 @@ def measure(subject: Subject, size: int, batch: int, train: bool, settings: Sett
             "peak_memory_mb": memory.peak / 2**20}
 
 
-def run(subjects: list[Subject], sizes: list[int], train_batch: int, settings: Settings,
-        progress: bool) -> list[dict]:
-    """Batch 1 forward and train at every size, and the training batch at the first size; a configuration
-    whose memory (extrapolated from the previous size, x4 per doubling) would not fit is skipped."""
-    jobs = [(s, size, 1, train) for s in subjects for size in sizes for train in (False, True)]
+def run(subjects: list[Subject], sizes: list[int], train_batch: int, settings: Settings, progress: bool,
+        host_sizes: list[int] | None = None, train_sizes: list[int] | None = None) -> list[dict]:
+    """Batch 1 forward at every size (hosts: ``host_sizes``) and forward + backward at ``train_sizes`` among
+    them, and the training batch at the first size; a configuration whose memory (extrapolated from the
+    previous size, x4 per doubling) would not fit is skipped."""
+    jobs = []
+    for s in subjects:
+        own_sizes = sizes if s.group == "encoder" or host_sizes is None else host_sizes
+        for size in own_sizes:
+            jobs.append((s, size, 1, False))
+            if train_sizes is None or size in train_sizes:
+                jobs.append((s, size, 1, True))
     jobs += [(s, sizes[0], max(train_batch, s.min_batch_train), True) for s in subjects if train_batch > 1]
     rows, last_peak = [], {}
     for subject, size, batch, train in tqdm(jobs, disable=not progress, desc="speed"):
@@ -396,6 +403,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--presets", nargs="*", default=None, help=f"TSGL presets (default: {list_encoders()})")
     parser.add_argument("--hosts", nargs="*", default=None, choices=["lama", "ctsdg", "mat"], help="default: all")
     parser.add_argument("--sizes", type=int, nargs="*", default=None, help="default: 256 512 1024")
+    parser.add_argument("--host-sizes", type=int, nargs="*", default=None, help="hosts' sizes (default: --sizes)")
+    parser.add_argument("--train-sizes", type=int, nargs="*", default=None,
+                        help="sizes timed with forward + backward too (default: all)")
     parser.add_argument("--batch", type=int, default=4, help="training batch (timed at the first size)")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
@@ -427,7 +437,8 @@ def main(argv: list[str] | None = None) -> dict:
     report = {"machine": machine(device), "options": options, "matmul_gflops": matmul_gflops(device)}
     print(" | ".join(f"{k} {v}" for k, v in report["machine"].items()), f"| matmul {report['matmul_gflops']:.1f} "
           f"GFLOP/s | {options}")
-    report["rows"] = run(subjects, sizes, train_batch, settings, progress=not args.no_progress)
+    report["rows"] = run(subjects, sizes, train_batch, settings, not args.no_progress, args.host_sizes,
+                         args.train_sizes)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "speed.json").write_text(json.dumps(report, indent=1))
