@@ -170,10 +170,12 @@ def _sync(device: torch.device) -> None:
 
 
 class PeakMemory:
-    """Peak memory inside the block: CUDA max allocated, or the process's RSS sampled every millisecond."""
+    """Peak memory the block adds: CUDA max allocated, or the rise of the process's RSS (sampled every
+    millisecond) above its level on entry. On CPU this is a lower bound: memory the allocator freed earlier
+    and reuses is not counted again."""
 
     def __init__(self, device: torch.device) -> None:
-        self.device, self.peak, self._running = device, 0, False
+        self.device, self.peak, self.start, self._running = device, 0, 0, False
 
     @staticmethod
     def rss() -> int:
@@ -188,8 +190,10 @@ class PeakMemory:
     def __enter__(self) -> PeakMemory:
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
+            self.start = torch.cuda.memory_allocated(self.device)
         elif sys.platform.startswith("linux"):
-            self.peak, self._running = self.rss(), True
+            self.start = self.peak = self.rss()
+            self._running = True
             self._thread = threading.Thread(target=self._sample, daemon=True)
             self._thread.start()
         return self
@@ -201,6 +205,7 @@ class PeakMemory:
             self._running = False
             self._thread.join()
             self.peak = max(self.peak, self.rss())
+        self.added = self.peak - self.start
 
 
 def available_memory(device: torch.device) -> int:
@@ -270,7 +275,11 @@ def measure(subject: Subject, size: int, batch: int, train: bool, settings: Sett
             "parameters": subject.parameters or sum(p.numel() for p in subject.module.parameters()),
             "gflops_per_image": counter.get_total_flops() / batch / 1e9,
             "ms_per_image": seconds / batch * 1e3, "images_per_s": batch / seconds,
-            "peak_memory_mb": memory.peak / 2**20}
+            "peak_memory_mb": (memory.added + _bytes(subject.module)) / 2**20}  # weights + what running added
+
+
+def _bytes(module: nn.Module) -> int:
+    return sum(t.numel() * t.element_size() for t in [*module.parameters(), *module.buffers()])
 
 
 def run(subjects: list[Subject], sizes: list[int], train_batch: int, settings: Settings, progress: bool,
@@ -355,7 +364,9 @@ def markdown(report: dict) -> str:
              f"threads | python {info['python']} | fp32 matmul {report['matmul_gflops']:.1f} GFLOP/s | "
              f"{report['options']}", "",
              "Median of repeated runs after warm-up; `% matmul` = achieved FLOP/s over the measured matmul "
-             "throughput. Train = forward + backward.", "", "## Targets", "", "| target | measured | verdict |",
+             "throughput. Train = forward + backward. `peak MB` = the subject's weights + the peak memory its runs "
+             "added (CPU: rise of the process RSS, a lower bound; CUDA: max allocated).", "", "## Targets", "",
+             "| target | measured | verdict |",
              "|---|---|---|"]
     lines += [f"| {t} | {m} | {v} |" for t, m, v in targets(report["rows"], report["matmul_gflops"])]
     lines += ["", "## All measurements", "", "| subject | variant | mode | size | batch | params | GFLOPs/img | "
