@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .layers import Conv2dLayer, Conv2dLayerPartial, FullyConnectedLayer
-from .modulated import StyleConv, ToRGB
+from .modulated import UpStyleBlock
 from .transformer import BasicLayer, PatchMerging, PatchUpsampling, Size, feature2token, token2feature
 
 TOKEN_RESOLUTION = 64  # the conv encoder brings an img_resolution input to 64x64 tokens
@@ -39,24 +39,12 @@ NUM_HEADS = 6
 STYLE_SQUARE = 16  # to_square: a 16x16 style map
 
 
-class DecStyleBlock(nn.Module):
+class DecStyleBlock(UpStyleBlock):
     """First-stage decoder block: up-sampling StyleConv, + conv skip, StyleConv, ToRGB (one style for all).
 
     ``res`` is log2 of the output resolution (upstream passes the resolution itself, which only matters, and
     breaks, with ``use_noise=True``; MAT builds this block without noise).
     """
-
-    def __init__(
-        self, res: int, in_channels: int, out_channels: int, activation: str, style_dim: int, use_noise: bool,
-        demodulate: bool, img_channels: int,
-    ) -> None:
-        super().__init__()
-        self.res = res
-        self.conv0 = StyleConv(in_channels, out_channels, style_dim, 2**res, up=2, use_noise=use_noise,
-                               activation=activation, demodulate=demodulate)
-        self.conv1 = StyleConv(out_channels, out_channels, style_dim, 2**res, use_noise=use_noise,
-                               activation=activation, demodulate=demodulate)
-        self.toRGB = ToRGB(out_channels, img_channels, style_dim, kernel_size=1, demodulate=False)
 
     def forward(
         self, x: Tensor, img: Tensor | None, style: Tensor, skip: Tensor, noise_mode: str = "random"

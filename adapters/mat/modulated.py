@@ -100,3 +100,21 @@ class ToRGB(nn.Module):
         if skip.shape != out.shape:
             skip = upsample2d(skip, self.resample_filter)
         return out + skip
+
+
+class UpStyleBlock(nn.Module):
+    """The layers of a style-modulated decoder block: up-sampling ``conv0``, ``conv1``, ``toRGB`` (1x1, not
+    demodulated). Both stages' decoders are built from it (``DecStyleBlock``, ``DecBlock``); they differ in
+    how they feed styles and skips."""
+
+    def __init__(
+        self, res: int, in_channels: int, out_channels: int, activation: str, style_dim: int, use_noise: bool,
+        demodulate: bool, img_channels: int,
+    ) -> None:
+        super().__init__()
+        self.res = res
+        self.conv0 = StyleConv(in_channels, out_channels, style_dim, 2**res, up=2, use_noise=use_noise,
+                               activation=activation, demodulate=demodulate)
+        self.conv1 = StyleConv(out_channels, out_channels, style_dim, 2**res, use_noise=use_noise,
+                               activation=activation, demodulate=demodulate)
+        self.toRGB = ToRGB(out_channels, img_channels, style_dim, kernel_size=1, demodulate=False)

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from .layers import Conv2dLayer, FullyConnectedLayer
-from .modulated import StyleConv, ToRGB
+from .modulated import StyleConv, ToRGB, UpStyleBlock
 
 BOTTLENECK_LOG2 = 4  # the second stage's bottleneck is 16x16
 _CHANNELS = {512: 64, 256: 128, 128: 256, 64: 512, 32: 512, 16: 512, 8: 512, 4: 512}
@@ -111,20 +111,8 @@ class DecBlockFirstV2(nn.Module):
         return x, self.toRGB(x, _style(ws, 1, gs), skip=None)
 
 
-class DecBlock(nn.Module):
+class DecBlock(UpStyleBlock):
     """``Dec_{r}x{r}``: up-sampling StyleConv, + encoder skip, StyleConv, ToRGB; styles ``w_{2 log2 r - 9 ..}``."""
-
-    def __init__(
-        self, res: int, in_channels: int, out_channels: int, activation: str, style_dim: int, use_noise: bool,
-        demodulate: bool, img_channels: int,
-    ) -> None:
-        super().__init__()
-        self.res = res
-        self.conv0 = StyleConv(in_channels, out_channels, style_dim, 2**res, up=2, use_noise=use_noise,
-                               activation=activation, demodulate=demodulate)
-        self.conv1 = StyleConv(out_channels, out_channels, style_dim, 2**res, use_noise=use_noise,
-                               activation=activation, demodulate=demodulate)
-        self.toRGB = ToRGB(out_channels, img_channels, style_dim, kernel_size=1, demodulate=False)
 
     def forward(
         self, x: Tensor, img: Tensor, ws: Tensor, gs: Tensor, features: dict[int, Tensor], noise_mode: str = "random"
