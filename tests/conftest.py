@@ -1,7 +1,27 @@
+import importlib.util
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
 from tsgl_encoder import create_encoder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def load_script():
+    """Imports a script of the repository by its path (``benchmarks/`` holds scripts, not a package)."""
+
+    def load(relative: str):
+        path = ROOT / relative
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look it up there
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 def free_form_mask(batch: int, height: int, width: int, seed: int = 0) -> torch.Tensor:

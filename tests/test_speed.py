@@ -1,22 +1,10 @@
 """benchmarks/speed.py: its --smoke path and its verdicts (no timing assertions)."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_speed():
-    spec = importlib.util.spec_from_file_location("speed_benchmark", ROOT / "benchmarks" / "speed.py")
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_smoke_writes_both_files_and_the_plot(tmp_path):
-    report = load_speed().main(["--smoke", "--out", str(tmp_path), "--no-progress"])
+def test_smoke_writes_both_files_and_the_plot(tmp_path, load_script):
+    report = load_script("benchmarks/speed.py").main(["--smoke", "--out", str(tmp_path), "--no-progress"])
     saved = json.loads((tmp_path / "speed.json").read_text())
     assert saved["machine"]["torch"] and saved["matmul_gflops"] > 0 and saved["rows"] == report["rows"]
     rows = [r for r in saved["rows"] if "skipped" not in r]
@@ -31,8 +19,8 @@ def test_smoke_writes_both_files_and_the_plot(tmp_path):
     assert (tmp_path / "speed_scaling.png").stat().st_size > 5000
 
 
-def test_targets_say_met_or_missed_and_by_how_much():
-    speed = load_speed()
+def test_targets_say_met_or_missed_and_by_how_much(load_script):
+    speed = load_script("benchmarks/speed.py")
 
     def row(size, ms, memory=1000.0, **keys):
         return {"subject": "tsgl_base", "variant": "tsgl", "mode": "forward", "batch": 1, "size": size,
@@ -52,10 +40,8 @@ def test_targets_say_met_or_missed_and_by_how_much():
                                                                                             "missed (0.80x the target)")
 
 
-def test_optimisations_table_runs_and_outputs_agree(tmp_path):
-    spec = importlib.util.spec_from_file_location("optimisations_benchmark", ROOT / "benchmarks" / "optimisations.py")
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    table = module.main(["--preset", "tsgl_tiny", "--size", "64", "--repeats", "1", "--out", str(tmp_path / "o.md")])
+def test_optimisations_table_runs_and_outputs_agree(tmp_path, load_script):
+    arguments = ["--preset", "tsgl_tiny", "--size", "64", "--repeats", "1", "--out", str(tmp_path / "o.md")]
+    table = load_script("benchmarks/optimisations.py").main(arguments)
     rows = [line for line in table.splitlines() if line.startswith("| before")]
     assert len(rows) == 4 and all(float(row.split("|")[-2]) <= 1e-5 for row in rows)

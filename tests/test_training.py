@@ -1,6 +1,5 @@
 """The training harness: deterministic data, exact resume, checkpoints, DDP under torchrun, the benchmark."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -131,10 +130,8 @@ def test_benchmark_smoke_writes_results_for_both_encoders(tmp_path):
             assert again[variant]["runs"][0]["scores"][set_name] == pytest.approx(scores, rel=1e-5)
 
 
-def test_benchmark_refuses_sizes_a_host_cannot_take():
-    spec = importlib.util.spec_from_file_location("substitute_encoders", ROOT / "benchmarks" / "substitute_encoders.py")
-    benchmark = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look it up there
-    spec.loader.exec_module(benchmark)
+def test_benchmark_refuses_sizes_a_host_cannot_take(load_script):
+    benchmark = load_script("benchmarks/substitute_encoders.py")
     preset = replace(benchmark.PRESETS["smoke"], size=64)
     args = benchmark.argparse.Namespace(hosts=None, steps=None, amp=False, workers=None, vgg_weights=None,
                                         resnet_pl_weights=None, preset="x")
