@@ -32,28 +32,34 @@ def load_references():
     return module
 
 
-STEPS = {  # step -> the classes whose forward goes back to the reference for "before"
-    "leaky-ReLU gain and bias folded into equalized conv / linear": ("EqualizedConv2d", "EqualizedLinear"),
-    "SPADE gamma + beta as one conv, '1 +' in its bias": ("SPADE", "GlobalReconstruction"),
-    "window attention through scaled_dot_product_attention": ("MaskAwareWindowAttention",),
+STEPS = {  # step -> the references (``owner.attribute`` in the tests' REFERENCES) that "before" switches back to
+    "leaky-ReLU gain and bias folded into equalized conv / linear": ("EqualizedConv2d.forward",
+                                                                     "EqualizedLinear.forward"),
+    "SPADE gamma + beta as one conv, '1 +' in its bias": ("SPADE.forward", "GlobalReconstruction.forward"),
+    "window attention through scaled_dot_product_attention": ("MaskAwareWindowAttention.forward",),
+    "priors: box and 3x3 max filters as shifted sums / maxima": ("priors.dilate3x3", "priors.guided_smooth"),
+    "channels_last inside the encoder": ("TSGLEncoder.memory_format",),
 }
 
 
 class Reverted:
-    """Context manager: the named classes use their reference forward inside the block."""
+    """Context manager: the named optimisations use their straightforward reference inside the block."""
 
-    def __init__(self, references, names: tuple[str, ...]) -> None:
-        self.swaps = [(cls, fn) for cls, fn in references.REFERENCES if cls.__name__ in names]
+    def __init__(self, references, keys: tuple[str, ...]) -> None:
+        self.swaps = [(owner, attribute, value) for owner, attribute, value in references.REFERENCES
+                      if references.reference_key(owner, attribute) in keys]
+        if len(self.swaps) != len(keys):
+            raise ValueError(f"not all of {keys} are in the tests' REFERENCES")
         self.saved = []
 
     def __enter__(self) -> None:
-        self.saved = [(cls, cls.forward) for cls, _ in self.swaps]
-        for cls, fn in self.swaps:
-            cls.forward = fn
+        self.saved = [(owner, attribute, getattr(owner, attribute)) for owner, attribute, _ in self.swaps]
+        for owner, attribute, value in self.swaps:
+            setattr(owner, attribute, value)
 
     def __exit__(self, *exc: object) -> None:
-        for cls, fn in self.saved:
-            cls.forward = fn
+        for owner, attribute, value in self.saved:
+            setattr(owner, attribute, value)
 
 
 def main(argv: list[str] | None = None) -> str:

@@ -2,7 +2,8 @@
 
 References: ``bias_act`` after an unfused conv/linear, SPADE with separate gamma/beta convs and an
 explicit ``1 +``, the global side with its two shared convs apart, window attention as an explicit
-softmax with the -tau bias, and the partial-conv mask rule as a C-channel convolution.
+softmax with the -tau bias, the partial-conv mask rule as a C-channel convolution, the priors' box and
+max filters as ``avg_pool2d`` / ``max_pool2d``, and the encoder computing in plain NCHW layout.
 """
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 
-from tsgl_encoder import create_encoder
+from tsgl_encoder import TSGLEncoder, create_encoder, priors
 from tsgl_encoder.guidance import SPADE, GlobalReconstruction
 from tsgl_encoder.layers import EqualizedConv2d, EqualizedLinear, MaskAwareWindowAttention, bias_act, mask_update
 
@@ -48,17 +49,43 @@ def reference_attention(self, tokens, bias):
     return self.proj(rearrange(logits.softmax(-1) @ v, "b h n d -> b n (h d)"))
 
 
-REFERENCES = [(EqualizedConv2d, reference_conv), (EqualizedLinear, reference_linear), (SPADE, reference_spade),
-              (GlobalReconstruction, reference_global), (MaskAwareWindowAttention, reference_attention)]
+def reference_dilate3x3(x, outside=0.0):
+    return F.max_pool2d(F.pad(x, [1, 1, 1, 1], value=outside), 3, stride=1)
+
+
+def reference_guided_smooth(image_unit, mask, radius=4, eps=1e-2):
+    def masked_mean(x):
+        total = F.avg_pool2d(x * mask, 2 * radius + 1, stride=1, padding=radius)
+        weight = F.avg_pool2d(mask, 2 * radius + 1, stride=1, padding=radius)
+        return total / weight.clamp_min(1e-6) * (weight > 1e-6)
+
+    mean = masked_mean(image_unit)
+    variance = (masked_mean(image_unit**2) - mean**2).clamp_min(0.0)
+    a = variance / (variance + eps)
+    return masked_mean(a) * image_unit + masked_mean(mean - a * mean)
+
+
+# (owner, attribute, straightforward value); optimisations.py reverts them by "owner.attribute"
+REFERENCES = [
+    (EqualizedConv2d, "forward", reference_conv), (EqualizedLinear, "forward", reference_linear),
+    (SPADE, "forward", reference_spade), (GlobalReconstruction, "forward", reference_global),
+    (MaskAwareWindowAttention, "forward", reference_attention),
+    (priors, "dilate3x3", reference_dilate3x3), (priors, "guided_smooth", reference_guided_smooth),
+    (TSGLEncoder, "memory_format", torch.contiguous_format),
+]
+
+
+def reference_key(owner, attribute):
+    return f"{owner.__name__.rsplit('.', 1)[-1]}.{attribute}"
 
 
 @pytest.fixture
 def straightforward(monkeypatch):
-    """Switches every optimised layer to its reference forward."""
+    """Switches every optimisation to its reference."""
 
     def switch():
-        for cls, forward in REFERENCES:
-            monkeypatch.setattr(cls, "forward", forward)
+        for owner, attribute, reference in REFERENCES:
+            monkeypatch.setattr(owner, attribute, reference)
 
     return switch
 
@@ -113,6 +140,47 @@ def test_mask_update_equals_the_c_channel_partial_conv():
     torch.testing.assert_close(update.expand(-1, channels, -1, -1), counts.clamp(0, 1))
     expected = torch.where(counts > 0, channels * 25 / counts.clamp_min(1), 0)
     torch.testing.assert_close(ratio.expand(-1, channels, -1, -1), expected)
+
+
+def test_priors_equal_the_pooling_references(straightforward):
+    generator = torch.Generator().manual_seed(3)
+    image = torch.rand(2, 3, 96, 80, generator=generator) * 2 - 1
+    mask = (torch.rand(2, 1, 96, 80, generator=generator) > 0.2).float()
+    mask[..., 20:60, 10:50] = 0
+    structure_priors = priors.StructurePriors(with_smooth=True)
+    fast = structure_priors(image * mask, mask)
+    straightforward()
+    slow = structure_priors(image * mask, mask)
+    assert torch.equal(fast[0], slow[0]) and fast[0].any()  # edges: maxima are exact
+    torch.testing.assert_close(fast[1], slow[1], atol=0, rtol=0)
+    torch.testing.assert_close(fast[2], slow[2], atol=1e-5, rtol=1e-5)
+
+
+def test_window_reduce_equals_pooling():
+    x = torch.rand(2, 3, 17, 23, generator=torch.Generator().manual_seed(4))
+    torch.testing.assert_close(priors.box_mean(x, 4), F.avg_pool2d(x, 9, stride=1, padding=4), atol=1e-6, rtol=1e-6)
+    assert torch.equal(priors.dilate3x3(x), F.max_pool2d(x, 3, stride=1, padding=1))
+
+
+def test_encoder_computes_in_channels_last_and_answers_in_the_callers_layout(make_inputs):
+    torch.manual_seed(0)
+    encoder = create_encoder("tsgl_tiny").eval()
+    seen = []
+    encoder.guidance[0].register_forward_hook(lambda module, args, out: seen.append(out))
+    image, mask = make_inputs(1, 64, 64)
+    with torch.no_grad():
+        pyramid = encoder(image, mask)
+        features = encoder.forward_features(image, mask)
+        pyramid_cl = encoder(image.contiguous(memory_format=torch.channels_last), mask)
+        encoder.memory_format = torch.contiguous_format
+        plain = encoder(image, mask)
+    assert seen[0].is_contiguous(memory_format=torch.channels_last) and not seen[0].is_contiguous()
+    assert seen[-1].is_contiguous()
+    maps = [*pyramid, *features.pyramid, *features.texture, *features.structure, features.texture_stem]
+    assert all(t.is_contiguous() for t in maps)
+    assert all(t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous() for t in pyramid_cl[:-1])
+    for a, b in zip(pyramid, plain, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("preset, size", [("tsgl_tiny", 128), ("tsgl_base", 64)])

@@ -44,4 +44,5 @@ def test_optimisations_table_runs_and_outputs_agree(tmp_path, load_script):
     arguments = ["--preset", "tsgl_tiny", "--size", "64", "--repeats", "1", "--out", str(tmp_path / "o.md")]
     table = load_script("benchmarks/optimisations.py").main(arguments)
     rows = [line for line in table.splitlines() if line.startswith("| before")]
-    assert len(rows) == 4 and all(float(row.split("|")[-2]) <= 1e-5 for row in rows)
+    assert len(rows) == 6 and all(float(row.split("|")[-2]) <= 1e-5 for row in rows)
+

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from tsgl_encoder.validation import check_image, check_mask, value_checks_enabled
+
 from .first_stage import STYLE_SQUARE, FirstStage
 from .layers import FullyConnectedLayer
 from .mapping import MappingNet
@@ -32,24 +34,9 @@ RESOLUTIONS = (128, 256, 512)  # img_resolution: 64x64 tokens need one down-samp
 def check_inputs(images_in: Tensor, masks_in: Tensor, img_channels: int, img_resolution: int,
                  noise_mode: str) -> Tensor:
     """Validates the synthesis inputs; returns the mask as a {0, 1} tensor of the image's dtype."""
-    if not isinstance(images_in, Tensor) or not images_in.is_floating_point():
-        raise TypeError(f"images_in must be a floating-point torch.Tensor, got {_describe(images_in)}")
-    if not isinstance(masks_in, Tensor):
-        raise TypeError(f"masks_in must be a torch.Tensor, got {type(masks_in).__name__}")
-    if images_in.ndim != 4 or images_in.shape[1] != img_channels:
-        raise ValueError(f"images_in must have shape (B, {img_channels}, H, W), got {tuple(images_in.shape)}")
-    batch, _, height, width = images_in.shape
-    if height % img_resolution or width % img_resolution or not height or not width:
-        raise ValueError(
-            f"images_in height and width must be multiples of img_resolution={img_resolution}, got {height}x{width}"
-        )
-    if masks_in.shape != (batch, 1, height, width):
-        raise ValueError(f"masks_in must have shape {(batch, 1, height, width)}, got {tuple(masks_in.shape)}")
-    if masks_in.dtype != torch.bool:
-        if not masks_in.is_floating_point():
-            raise TypeError(f"masks_in must be bool or floating point with values {{0, 1}}, got {masks_in.dtype}")
-        if not torch.compiler.is_compiling() and not ((masks_in == 0) | (masks_in == 1)).all():
-            raise ValueError("masks_in must be binary (1 = known, 0 = hole); got values other than 0 and 1")
+    check_image(images_in, "images_in", img_channels, img_resolution, "img_resolution")
+    masks_in = check_mask(masks_in, "masks_in", images_in, check_values=value_checks_enabled(images_in))
+    height, width = images_in.shape[-2:]
     if noise_mode not in NOISE_MODES:
         raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
     if noise_mode == "const" and (height, width) != (img_resolution, img_resolution):
@@ -57,11 +44,7 @@ def check_inputs(images_in: Tensor, masks_in: Tensor, img_channels: int, img_res
             f"noise_mode='const' needs {img_resolution}x{img_resolution} inputs (the size of the constant noise), "
             f"got {height}x{width}; use 'random' or 'none'"
         )
-    return masks_in.to(images_in.dtype)
-
-
-def _describe(value: object) -> str:
-    return f"dtype {value.dtype}" if isinstance(value, Tensor) else type(value).__name__
+    return masks_in
 
 
 class SynthesisNet(nn.Module):
