@@ -30,6 +30,18 @@ def test_interface_attributes(tiny):
         tiny.get_submodule(info["module"])  # the module exists
 
 
+def test_version_is_the_packages_and_has_a_changelog_line():
+    from pathlib import Path
+
+    import tsgl_encoder
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    root = Path(__file__).resolve().parents[1]
+    assert tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"] == tsgl_encoder.__version__
+    assert f"| {tsgl_encoder.__version__} |" in (root / "README.md").read_text()
+
+
 def test_base_is_the_official_configuration():
     encoder = create_encoder("tsgl_base")
     assert sum(p.numel() for p in encoder.parameters()) == 38_042_744  # official encoder subset
