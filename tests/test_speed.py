@@ -51,12 +51,14 @@ def test_optimisations_table_runs_and_outputs_agree(tmp_path, load_script):
 
 
 def test_winograd_probe_computes_the_convolution_and_writes_its_table(tmp_path, load_script):
-    probe = load_script("benchmarks/winograd_probe.py")
+    probe = load_script("benchmarks/optimisations.py")
     torch.manual_seed(0)
     x, weight, bias = torch.randn(2, 5, 12, 10), torch.randn(7, 5, 3, 3), torch.randn(7)
     torch.testing.assert_close(probe.winograd_conv3x3(x, weight, bias), F.conv2d(x, weight, bias, padding=1),
                                atol=1e-5, rtol=1e-5)
-    table = probe.main(["--preset", "tsgl_tiny", "--size", "64", "--repeats", "1", "--out", str(tmp_path / "w.md")])
+    arguments = ["--winograd", "--preset", "tsgl_tiny", "--size", "64", "--repeats", "1",
+                 "--out", str(tmp_path / "w.md")]
+    table = probe.main(arguments)
     rows = [line for line in table.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert rows and all(float(row.split("|")[-2]) <= 1e-5 for row in rows)
     assert (tmp_path / "w.md").read_text() == table
