@@ -46,8 +46,8 @@ def load_references():
 
 
 STEPS = {  # step -> the references (``owner.attribute`` in the tests' REFERENCES) that "before" switches back to
-    "leaky-ReLU gain and bias folded into equalized conv / linear": ("EqualizedConv2d.forward",
-                                                                     "EqualizedLinear.forward"),
+    "equalized conv / linear: leaky-ReLU gain and bias folded in, the blur pads inside its conv": (
+        "EqualizedConv2d.forward", "EqualizedLinear.forward"),
     "SPADE gamma + beta as one conv, '1 +' in its bias": ("SPADE.forward", "GlobalReconstruction.forward"),
     "window attention through scaled_dot_product_attention": ("MaskAwareWindowAttention.forward",),
     "priors: box and 3x3 max filters as shifted sums / maxima": ("priors.dilate3x3", "priors.guided_smooth"),

@@ -1,9 +1,10 @@
 """The optimised layers equal straightforward references (kept here) within 1e-5, alone and in the encoder.
 
-References: ``bias_act`` after an unfused conv/linear, SPADE with separate gamma/beta convs and an
-explicit ``1 +``, the global side with its two shared convs apart, window attention as an explicit
-softmax with the -tau bias, the partial-conv mask rule as a C-channel convolution, the priors' box and
-max filters as ``avg_pool2d`` / ``max_pool2d``, and the encoder computing in plain NCHW layout.
+References: ``bias_act`` after an unfused conv/linear (the stride-2 blur on an explicitly padded
+copy), SPADE with separate gamma/beta convs and an explicit ``1 +``, the global side with its two
+shared convs apart, window attention as an explicit softmax with the -tau bias, the partial-conv
+mask rule as a C-channel convolution, the priors' box and max filters as ``avg_pool2d`` /
+``max_pool2d``, and the encoder computing in plain NCHW layout.
 """
 
 import pytest
@@ -21,7 +22,9 @@ def reference_conv(self, x):
     if self.down == 1:
         x = F.conv2d(x, weight, padding=self.padding)
     else:
-        x = F.conv2d(self._blur(F.pad(x, [self.padding + 1] * 4)), weight, stride=2)
+        channels = x.shape[1]
+        padded = F.pad(x, [self.padding + 1] * 4)
+        x = F.conv2d(F.conv2d(padded, self.blur_kernel.expand(channels, 1, -1, -1), groups=channels), weight, stride=2)
     return bias_act(x, self.bias, self.activation, channel_dim=1)
 
 

@@ -81,10 +81,11 @@ class EqualizedConv2d(nn.Module):
         blur = torch.outer(taps, taps)
         self.register_buffer("blur_kernel", blur / blur.sum(), persistent=False)  # (4, 4)
 
-    def _blur(self, x: Tensor) -> Tensor:
+    def _blur(self, x: Tensor, padding: int) -> Tensor:
+        """The [1,3,3,1] low-pass, zero-padded by ``padding``: the convolution pads, no padded copy of ``x``."""
         channels = x.shape[1]
         kernel = self.blur_kernel.expand(channels, 1, -1, -1)
-        return F.conv2d(x, kernel, groups=channels)
+        return F.conv2d(x, kernel, padding=padding, groups=channels)
 
     def forward(self, x: Tensor) -> Tensor:
         gain = folded_gain(self.activation)
@@ -93,6 +94,6 @@ class EqualizedConv2d(nn.Module):
             x = F.conv2d(x, weight, bias, padding=self.padding)
         else:
             # pad so that blur (4 taps) + stride-2 conv gives exactly H/2 (conv2d_resample's padding)
-            x = self._blur(F.pad(x, [self.padding + 1] * 4))
+            x = self._blur(x, self.padding + 1)
             x = F.conv2d(x, weight, bias, stride=2)
         return _activate(x, self.activation)
