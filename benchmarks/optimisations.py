@@ -3,6 +3,7 @@
     python benchmarks/optimisations.py                    # tsgl_base, 256x256, batch 1, fp32
     python benchmarks/optimisations.py --size 128 --repeats 3 --out outputs/optimisations.md
     python benchmarks/optimisations.py --winograd         # tried and not kept: Winograd convolutions
+    python benchmarks/optimisations.py --allocator --sizes 256 512   # the process's allocator, not the library
 
 "Before" swaps one optimised layer back to its straightforward reference (the references the tests
 compare against, ``tests/test_optimised_paths.py``); "after" is the library as it is. Configurations
@@ -15,14 +16,25 @@ Algorithms for Convolutional Neural Networks", 2016) computes the same outputs w
 multiplications: 16 GEMMs of (C_out x C_in) @ (C_in x tiles) between an input and an output
 transform of 4x4 tiles. It pays off only if those GEMMs run about as fast as the direct convolution;
 the probe times both, side by side, on the 3x3 stride-1 convolutions the encoder runs.
+
+``--allocator`` measures what the library cannot set: glibc's malloc serves blocks over its mmap
+threshold (128 KB, rising with use to at most 32 MB; a 180-channel map at 256x256 is 47 MB) with a
+fresh ``mmap`` and returns them on free, so each forward pays a page fault per 4 KB of every large
+map. The probe times the forward in child processes, interleaved, under the default and with
+``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2**40`` (freed memory stays in the heap and is reused),
+plus any ``--preload`` allocator (e.g. tcmalloc).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
+import os
 import platform
+import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -214,16 +226,80 @@ def winograd_table(args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ----------------------------------------------------------------------------- the allocator (not the library)
+ALLOCATORS = {  # name -> environment of the child process
+    "glibc default": {},
+    "glibc, freed memory kept: MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2**40": {
+        "MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(2**40)},
+}
+
+
+def time_forward(preset: str, sizes: list[int]) -> dict:
+    """In this process: per size, one warm-up then one timed forward; ms, minor page faults, peak RSS."""
+    torch.manual_seed(0)
+    encoder = create_encoder(preset).eval()
+    result = {}
+    for size in sizes:
+        image, mask = torch.rand(1, 3, size, size) * 2 - 1, torch.ones(1, 1, size, size)
+        mask[..., size // 4 : size // 2, size // 8 : -size // 8] = 0
+        with torch.no_grad():
+            encoder(image, mask)
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            start = time.perf_counter()
+            encoder(image, mask)
+            ms = (time.perf_counter() - start) * 1e3
+        result[str(size)] = {"ms": ms, "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults}
+    result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def allocator_table(args: argparse.Namespace) -> str:
+    """The forward under each allocator, each round one child process per allocator (interleaved rounds)."""
+    allocators = dict(ALLOCATORS) | {f"LD_PRELOAD={path}": {"LD_PRELOAD": path} for path in args.preload}
+    command = [sys.executable, __file__, "--time-forward", "--preset", args.preset, "--sizes", *map(str, args.sizes)]
+    runs = {name: [] for name in allocators}
+    for _ in range(args.repeats):
+        for name, env in allocators.items():
+            done = subprocess.run(command, env=os.environ | env, capture_output=True, text=True, check=True)
+            runs[name].append(json.loads(done.stdout.splitlines()[-1]))
+    sizes = [str(s) for s in args.sizes]
+    default_ms = {s: statistics.median(r[s]["ms"] for r in runs["glibc default"]) for s in sizes}
+    ratio_head = f" time({sizes[-1]}) / time({sizes[0]}) |" if len(sizes) > 1 else ""
+    lines = [f"# {args.preset}'s forward under each memory allocator", "",
+             f"torch {torch.__version__} | {platform.machine()} | {torch.get_num_threads()} threads | batch 1, fp32, "
+             f"eval | one child process per allocator and round, median of {args.repeats} interleaved rounds", "",
+             "| allocator |" + "".join(f" ms at {s} | faults at {s} | time / default at {s} |" for s in sizes)
+             + ratio_head + " peak RSS MB |", "|---" * (2 + 3 * len(sizes) + bool(ratio_head)) + "|"]
+    for name, results in runs.items():
+        ms = {s: statistics.median(r[s]["ms"] for r in results) for s in sizes}
+        cells = "".join(f" {ms[s]:.0f} | {statistics.median(r[s]['faults'] for r in results):,.0f} | "
+                        f"{ms[s] / default_ms[s]:.2f}x |" for s in sizes)
+        ratio = f" {ms[sizes[-1]] / ms[sizes[0]]:.2f} |" if ratio_head else ""
+        rss = statistics.median(r["max_rss_mb"] for r in results)
+        lines.append(f"| {name} |{cells}{ratio} {rss:.0f} |")
+    lines += ["", "`faults`: minor page faults during the timed forward (each one a zero-filled 4 KB page)."]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="tsgl_base")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--winograd", action="store_true", help="the Winograd probe instead of the steps")
-    parser.add_argument("--out", default=None, help="default: outputs/optimisations.md (or winograd_probe.md)")
+    parser.add_argument("--allocator", action="store_true", help="the allocator probe instead of the steps")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512], help="--allocator's image sizes")
+    parser.add_argument("--preload", nargs="*", default=[], help="--allocator: allocator libraries to LD_PRELOAD")
+    parser.add_argument("--time-forward", action="store_true", help=argparse.SUPPRESS)  # --allocator's child
+    parser.add_argument("--out", default=None, help="default: outputs/<mode>.md")
     args = parser.parse_args(argv)
-    table = winograd_table(args) if args.winograd else steps_table(args)
-    out = Path(args.out or f"outputs/{'winograd_probe' if args.winograd else 'optimisations'}.md")
+    if args.time_forward:
+        print(json.dumps(time_forward(args.preset, args.sizes)))
+        return ""
+    mode = "winograd_probe" if args.winograd else "allocator_probe" if args.allocator else "optimisations"
+    table = {"winograd_probe": winograd_table, "allocator_probe": allocator_table,
+             "optimisations": steps_table}[mode](args)
+    out = Path(args.out or f"outputs/{mode}.md")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(table)
     print(table)

@@ -62,3 +62,14 @@ def test_winograd_probe_computes_the_convolution_and_writes_its_table(tmp_path, 
     rows = [line for line in table.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert rows and all(float(row.split("|")[-2]) <= 1e-5 for row in rows)
     assert (tmp_path / "w.md").read_text() == table
+
+
+def test_allocator_probe_times_each_allocator_in_its_own_process(tmp_path, load_script):
+    arguments = ["--allocator", "--preset", "tsgl_tiny", "--sizes", "64", "--repeats", "1",
+                 "--out", str(tmp_path / "a.md")]
+    table = load_script("benchmarks/optimisations.py").main(arguments)
+    rows = [line.split("|")[1:-1] for line in table.splitlines() if line.startswith("| glibc")]
+    assert [row[0].strip().split(":")[0] for row in rows] == ["glibc default", "glibc, freed memory kept"]
+    ms, faults, ratio = (cell.strip() for cell in rows[0][1:4])
+    assert float(ms) > 0 and int(faults.replace(",", "")) >= 0 and ratio == "1.00x"
+    assert (tmp_path / "a.md").read_text() == table
