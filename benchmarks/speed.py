@@ -2,7 +2,8 @@
 
     python benchmarks/speed.py                       # every TSGL preset and host at 256, 512, 1024
     python benchmarks/speed.py --smoke               # seconds: tiny models, checks the script
-    python benchmarks/speed.py --device cuda --bf16 --channels-last --compile --batch 16
+    python benchmarks/speed.py --device cuda --bf16 --channels-last --compile --forward-batches 1 16 --batch 16 \
+        --sizes 256 512 --host-sizes 256   # the GPU run of issue 7 (images/s at batch 1 and 16)
 
 For each subject (a TSGL preset; per host: its own encoder, the TSGL encoder that replaces it, and
 the whole generator before / after the swap): parameters, FLOPs (``torch.utils.flop_counter``),
@@ -292,15 +293,16 @@ def _bytes(module: nn.Module) -> int:
 
 
 def run(subjects: list[Subject], sizes: list[int], train_batch: int, settings: Settings, progress: bool,
-        host_sizes: list[int] | None = None, train_sizes: list[int] | None = None) -> list[dict]:
-    """Batch 1 forward at every size (hosts: ``host_sizes``) and forward + backward at ``train_sizes`` among
-    them, and the training batch at the first size; a configuration whose memory (extrapolated from the
-    previous size, x4 per doubling) would not fit is skipped."""
+        host_sizes: list[int] | None = None, train_sizes: list[int] | None = None,
+        forward_batches: tuple[int, ...] = (1,)) -> list[dict]:
+    """Forward at every size (hosts: ``host_sizes``) and batch of ``forward_batches``, batch-1 forward +
+    backward at ``train_sizes`` among them, and the training batch at the first size; a configuration whose
+    memory (extrapolated from the previous size, x4 per doubling) would not fit is skipped."""
     jobs = []
     for s in subjects:
         own_sizes = sizes if s.group == "encoder" or host_sizes is None else host_sizes
         for size in own_sizes:
-            jobs.append((s, size, 1, False))
+            jobs += [(s, size, batch, False) for batch in forward_batches]
             if train_sizes is None or size in train_sizes:
                 jobs.append((s, size, 1, True))
     jobs += [(s, sizes[0], max(train_batch, s.min_batch_train), True) for s in subjects if train_batch > 1]
@@ -436,6 +438,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--train-sizes", type=int, nargs="*", default=None,
                         help="sizes timed with forward + backward too (default: all)")
     parser.add_argument("--batch", type=int, default=4, help="training batch (timed at the first size)")
+    parser.add_argument("--forward-batches", type=int, nargs="+", default=[1],
+                        help="forward (eval) batches timed at every size (default: 1)")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -468,8 +472,10 @@ def main(argv: list[str] | None = None) -> dict:
     report = {"machine": machine(device), "options": options}
     print(" | ".join(f"{k} {v}" for k, v in report["machine"].items()), "| GEMM GFLOP/s:",
           ", ".join(f"{name} {rate:.1f}" for name, rate in before.items()), f"| {options}")
+    if min(args.forward_batches) < 1:
+        parser.error(f"--forward-batches must be >= 1, got {args.forward_batches}")
     report["rows"] = run(subjects, sizes, train_batch, settings, not args.no_progress, args.host_sizes,
-                         args.train_sizes)
+                         args.train_sizes, tuple(args.forward_batches))
     # measured before and after the subjects, the best of each kind: the machine's rate, not a noisy moment's
     after = gemm_rates(device)
     report["gemm_gflops"] = {name: max(before[name], after[name]) for name in before}

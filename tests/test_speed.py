@@ -7,13 +7,16 @@ import torch.nn.functional as F
 
 
 def test_smoke_writes_both_files_and_the_plot(tmp_path, load_script):
-    report = load_script("benchmarks/speed.py").main(["--smoke", "--out", str(tmp_path), "--no-progress"])
+    arguments = ["--smoke", "--forward-batches", "1", "2", "--out", str(tmp_path), "--no-progress"]
+    report = load_script("benchmarks/speed.py").main(arguments)
     saved = json.loads((tmp_path / "speed.json").read_text())
     assert saved["machine"]["torch"] and saved["matmul_gflops"] > 0 and saved["rows"] == report["rows"]
     rows = [r for r in saved["rows"] if "skipped" not in r]
     assert {(r["subject"], r["variant"]) for r in rows} >= {("tsgl_tiny", "tsgl"), ("lama_tiny", "own"),
                                                            ("lama_tiny", "tsgl"), ("lama_tiny encoder", "own")}
     assert {r["mode"] for r in rows} == {"forward", "train"} and {r["size"] for r in rows} == {64, 128}
+    forward_batches = {(r["subject"], r["size"], r["batch"]) for r in rows if r["mode"] == "forward"}
+    assert {("tsgl_tiny", size, batch) for size in (64, 128) for batch in (1, 2)} <= forward_batches
     assert all(r["ms_per_image"] > 0 and r["gflops_per_image"] > 0 and r["peak_memory_mb"] > 0 for r in rows)
     tiny = next(r for r in rows if r["subject"] == "tsgl_tiny" and r["size"] == 64 and r["mode"] == "forward")
     assert tiny["parameters"] == 1_455_808
