@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import os
 import platform
@@ -87,14 +88,19 @@ class Reverted:
             setattr(owner, attribute, value)
 
 
+def example_inputs(size: int) -> tuple[Tensor, Tensor]:
+    """A random image in [-1, 1] and a mask with a hole over 3/16 of it."""
+    image, mask = torch.rand(1, 3, size, size) * 2 - 1, torch.ones(1, 1, size, size)
+    mask[..., size // 4 : size // 2, size // 8 : -size // 8] = 0
+    return image, mask
+
+
 def steps_table(args: argparse.Namespace) -> str:
     """Each step of STEPS reverted, against the library, in interleaved rounds."""
     references = load_references()
     torch.manual_seed(0)
     encoder = create_encoder(args.preset).eval()
-    image = torch.rand(1, 3, args.size, args.size) * 2 - 1
-    mask = torch.ones(1, 1, args.size, args.size)
-    mask[..., args.size // 4 : args.size // 2, args.size // 8 : -args.size // 8] = 0
+    image, mask = example_inputs(args.size)
     configs = {"all optimisations (the library)": ()} | {f"before: {step}": names for step, names in STEPS.items()}
     configs["before: all of the above"] = tuple(n for names in STEPS.values() for n in names)
 
@@ -240,8 +246,7 @@ def time_forward(preset: str, sizes: list[int]) -> dict:
     encoder = create_encoder(preset).eval()
     result = {}
     for size in sizes:
-        image, mask = torch.rand(1, 3, size, size) * 2 - 1, torch.ones(1, 1, size, size)
-        mask[..., size // 4 : size // 2, size // 8 : -size // 8] = 0
+        image, mask = example_inputs(size)
         with torch.no_grad():
             encoder(image, mask)
             faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -264,19 +269,20 @@ def allocator_table(args: argparse.Namespace) -> str:
             runs[name].append(json.loads(done.stdout.splitlines()[-1]))
     sizes = [str(s) for s in args.sizes]
     default_ms = {s: statistics.median(r[s]["ms"] for r in runs["glibc default"]) for s in sizes}
-    ratio_head = f" time({sizes[-1]}) / time({sizes[0]}) |" if len(sizes) > 1 else ""
+    pairs = list(itertools.pairwise(sizes))  # consecutive sizes: the growth per step
+    ratio_head = "".join(f" time({large}) / time({small}) |" for small, large in pairs)
     lines = [f"# {args.preset}'s forward under each memory allocator", "",
              f"torch {torch.__version__} | {platform.machine()} | {torch.get_num_threads()} threads | batch 1, fp32, "
              f"eval | one child process per allocator and round, median of {args.repeats} interleaved rounds", "",
              "| allocator |" + "".join(f" ms at {s} | faults at {s} | time / default at {s} |" for s in sizes)
-             + ratio_head + " peak RSS MB |", "|---" * (2 + 3 * len(sizes) + bool(ratio_head)) + "|"]
+             + ratio_head + " peak RSS MB |", "|---" * (2 + 3 * len(sizes) + len(pairs)) + "|"]
     for name, results in runs.items():
         ms = {s: statistics.median(r[s]["ms"] for r in results) for s in sizes}
         cells = "".join(f" {ms[s]:.0f} | {statistics.median(r[s]['faults'] for r in results):,.0f} | "
                         f"{ms[s] / default_ms[s]:.2f}x |" for s in sizes)
-        ratio = f" {ms[sizes[-1]] / ms[sizes[0]]:.2f} |" if ratio_head else ""
+        ratios = "".join(f" {ms[large] / ms[small]:.2f} |" for small, large in pairs)
         rss = statistics.median(r["max_rss_mb"] for r in results)
-        lines.append(f"| {name} |{cells}{ratio} {rss:.0f} |")
+        lines.append(f"| {name} |{cells}{ratios} {rss:.0f} |")
     lines += ["", "`faults`: minor page faults during the timed forward (each one a zero-filled 4 KB page)."]
     return "\n".join(lines) + "\n"
 
