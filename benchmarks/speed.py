@@ -450,6 +450,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default="outputs/speed")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if min(args.forward_batches) < 1:
+        parser.error(f"--forward-batches must be >= 1, got {args.forward_batches}")
     device = torch.device(args.device)
     if args.smoke:
         presets, sizes, warmup, repeats = args.presets or ["tsgl_tiny"], args.sizes or [64, 128], 0, 1
@@ -472,8 +474,6 @@ def main(argv: list[str] | None = None) -> dict:
     report = {"machine": machine(device), "options": options}
     print(" | ".join(f"{k} {v}" for k, v in report["machine"].items()), "| GEMM GFLOP/s:",
           ", ".join(f"{name} {rate:.1f}" for name, rate in before.items()), f"| {options}")
-    if min(args.forward_batches) < 1:
-        parser.error(f"--forward-batches must be >= 1, got {args.forward_batches}")
     report["rows"] = run(subjects, sizes, train_batch, settings, not args.no_progress, args.host_sizes,
                          args.train_sizes, tuple(args.forward_batches))
     # measured before and after the subjects, the best of each kind: the machine's rate, not a noisy moment's
