@@ -268,7 +268,8 @@ def allocator_table(args: argparse.Namespace) -> str:
             done = subprocess.run(command, env=os.environ | env, capture_output=True, text=True, check=True)
             runs[name].append(json.loads(done.stdout.splitlines()[-1]))
     sizes = [str(s) for s in args.sizes]
-    default_ms = {s: statistics.median(r[s]["ms"] for r in runs["glibc default"]) for s in sizes}
+    ms = {name: {s: statistics.median(r[s]["ms"] for r in results) for s in sizes} for name, results in runs.items()}
+    default_ms = ms["glibc default"]
     pairs = list(itertools.pairwise(sizes))  # consecutive sizes: the growth per step
     ratio_head = "".join(f" time({large}) / time({small}) |" for small, large in pairs)
     lines = [f"# {args.preset}'s forward under each memory allocator", "",
@@ -277,10 +278,9 @@ def allocator_table(args: argparse.Namespace) -> str:
              "| allocator |" + "".join(f" ms at {s} | faults at {s} | time / default at {s} |" for s in sizes)
              + ratio_head + " peak RSS MB |", "|---" * (2 + 3 * len(sizes) + len(pairs)) + "|"]
     for name, results in runs.items():
-        ms = {s: statistics.median(r[s]["ms"] for r in results) for s in sizes}
-        cells = "".join(f" {ms[s]:.0f} | {statistics.median(r[s]['faults'] for r in results):,.0f} | "
-                        f"{ms[s] / default_ms[s]:.2f}x |" for s in sizes)
-        ratios = "".join(f" {ms[large] / ms[small]:.2f} |" for small, large in pairs)
+        cells = "".join(f" {ms[name][s]:.0f} | {statistics.median(r[s]['faults'] for r in results):,.0f} | "
+                        f"{ms[name][s] / default_ms[s]:.2f}x |" for s in sizes)
+        ratios = "".join(f" {ms[name][large] / ms[name][small]:.2f} |" for small, large in pairs)
         rss = statistics.median(r["max_rss_mb"] for r in results)
         lines.append(f"| {name} |{cells}{ratios} {rss:.0f} |")
     lines += ["", "`faults`: minor page faults during the timed forward (each one a zero-filled 4 KB page)."]
