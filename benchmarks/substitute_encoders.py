@@ -39,11 +39,11 @@ from torch.utils.data import Subset
 from adapters.ctsdg.host import CTSDGHost
 from adapters.lama.host import LamaHost
 from adapters.mat.host import MATHost
-from tsgl_encoder.data import embedded_dataset, folder_datasets
-from tsgl_encoder.masks import create_mask_generator, eval_mask_set, lama_mask
-from tsgl_encoder.metrics import MetricSuite
-from tsgl_encoder.training import LossWeights, TrainConfig, evaluate, train
-from tsgl_encoder.training.host import VARIANTS, Host
+from tsgl_encoder.bench.data import embedded_dataset, folder_datasets
+from tsgl_encoder.bench.masks import create_mask_generator, eval_mask_set, lama_mask
+from tsgl_encoder.bench.metrics import MetricSuite
+from tsgl_encoder.bench.training import VARIANTS, Host, LossWeights, TrainConfig, evaluate, train
+from tsgl_encoder.bench.viz import save_grid
 
 
 @dataclass(frozen=True)
@@ -262,24 +262,13 @@ def results_markdown(results: dict) -> str:
 def write_grid(path: Path, host_name: str, examples: dict) -> None:
     """Rows: validation images (30-40% holes); columns: masked input, own, TSGL, ground truth."""
     own, tsgl = examples["own"], examples["tsgl"]
-    rows = min(4, own["image"].shape[0])
-    to_rgb = lambda t: ((t.permute(1, 2, 0).numpy() + 1) / 2).clip(0, 1)  # noqa: E731
-    figure, axes = plt.subplots(rows, 4, figsize=(8, 2 * rows + 0.4), squeeze=False)
-    for row in range(rows):
+    rows = []
+    for row in range(min(4, own["image"].shape[0])):
         mask = own["mask"][row]
         panels = [own["image"][row] * mask + (1 - mask), own["composite"][row], tsgl["composite"][row],
                   own["image"][row]]
-        for col, (title, panel) in enumerate(zip(("masked input", "own encoder", "TSGL encoder", "ground truth"),
-                                                 panels, strict=True)):
-            axes[row, col].imshow(to_rgb(panel))
-            axes[row, col].axis("off")
-            if row == 0:
-                axes[row, col].set_title(title, fontsize=9)
-    figure.suptitle(f"{host_name}: 30-40% holes", fontsize=10)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+        rows.append([(panel + 1) / 2 for panel in panels])
+    save_grid(path, rows, ("masked input", "own encoder", "TSGL encoder", "ground truth"), f"{host_name}: 30-40% holes")
 
 
 def smooth(values: list[float], window: int = 9) -> np.ndarray:

@@ -21,9 +21,9 @@ import matplotlib.pyplot as plt
 import torch
 
 from tsgl_encoder import create_encoder, list_encoders
-from tsgl_encoder.data import load_photo
-from tsgl_encoder.masks import brush_stroke_mask
-from tsgl_encoder.viz import feature_pca_rgb, to_rgb_array
+from tsgl_encoder.bench.data import load_photo
+from tsgl_encoder.bench.masks import brush_stroke_mask
+from tsgl_encoder.bench.viz import feature_pca_rgb, to_rgb_array
 
 
 def main() -> None:

@@ -17,9 +17,9 @@ import torch
 
 import adapters.ctsdg as ctsdg
 from tsgl_encoder import create_encoder, list_encoders
-from tsgl_encoder.data import ground_truth_priors, load_photo
-from tsgl_encoder.masks import brush_stroke_mask
-from tsgl_encoder.viz import print_parameter_table, save_side_by_side
+from tsgl_encoder.bench.data import ground_truth_priors, load_photo
+from tsgl_encoder.bench.masks import brush_stroke_mask
+from tsgl_encoder.bench.viz import print_parameter_table, save_side_by_side
 
 
 def main() -> None:

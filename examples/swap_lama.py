@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 
 import adapters.lama as lama
-from tsgl_encoder.data import load_photo
-from tsgl_encoder.masks import brush_stroke_mask
-from tsgl_encoder.viz import print_parameter_table, save_side_by_side
+from tsgl_encoder.bench.data import load_photo
+from tsgl_encoder.bench.masks import brush_stroke_mask
+from tsgl_encoder.bench.viz import print_parameter_table, save_side_by_side
 
 
 def load_checkpoint(model: torch.nn.Module, path: str) -> None:

@@ -22,9 +22,9 @@ import torch
 import adapters.mat as mat
 from adapters.mat.swap import default_encoder, parameters_by_part, replace_encoder
 from tsgl_encoder import list_encoders
-from tsgl_encoder.data import load_photo
-from tsgl_encoder.masks import mat_mask
-from tsgl_encoder.viz import print_parameter_table, save_side_by_side
+from tsgl_encoder.bench.data import load_photo
+from tsgl_encoder.bench.masks import mat_mask
+from tsgl_encoder.bench.viz import print_parameter_table, save_side_by_side
 
 
 def load_checkpoint(model: torch.nn.Module, path: str) -> None:

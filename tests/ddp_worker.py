@@ -7,9 +7,9 @@ import torch
 import torch.distributed as dist
 
 from adapters.lama.host import LamaHost
-from tsgl_encoder.data import embedded_dataset
-from tsgl_encoder.masks import create_mask_generator
-from tsgl_encoder.training import LossWeights, TrainConfig, train
+from tsgl_encoder.bench.data import embedded_dataset
+from tsgl_encoder.bench.masks import create_mask_generator
+from tsgl_encoder.bench.training import LossWeights, TrainConfig, train
 
 dist.init_process_group("gloo")
 train_set, _ = embedded_dataset(32, create_mask_generator("mat_large"), None)

@@ -200,8 +200,7 @@ def test_swap_refuses_other_models():
 # ------------------------------------------------------------------ the benchmark host
 def test_ctsdg_adversary_trains_the_discriminator_and_not_the_generator_side():
     from adapters.ctsdg import CTSDG_LOSSES, CTSDGAdversary
-    from tsgl_encoder.training import Prediction
-    from tsgl_encoder.training.adversary import frozen
+    from tsgl_encoder.bench.training import Prediction, frozen
 
     torch.manual_seed(0)
     adversary = CTSDGAdversary(CTSDG_LOSSES)
@@ -225,9 +224,9 @@ def test_ctsdg_host_trains_with_its_native_losses(tmp_path, variant):
     from torchvision.models import vgg16
 
     from adapters.ctsdg import CTSDG_LOSSES, CTSDGHost
-    from tsgl_encoder.data import embedded_dataset
-    from tsgl_encoder.masks import create_mask_generator
-    from tsgl_encoder.training import TrainConfig, train
+    from tsgl_encoder.bench.data import embedded_dataset
+    from tsgl_encoder.bench.masks import create_mask_generator
+    from tsgl_encoder.bench.training import TrainConfig, train
 
     torch.manual_seed(0)
     vgg_path = tmp_path / "vgg16.pth"

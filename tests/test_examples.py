@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 
-from tsgl_encoder.masks import brush_stroke_mask
+from tsgl_encoder.bench.masks import brush_stroke_mask
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,7 @@ def test_swap_lama_prints_the_parameter_table_and_writes_a_png(tmp_path):
 
 
 def test_bundled_photos_are_real_rgb_images():
-    from tsgl_encoder.data import BUNDLED_PHOTOS, bundled_photo, load_photo
+    from tsgl_encoder.bench.data import BUNDLED_PHOTOS, bundled_photo, load_photo
 
     for name in BUNDLED_PHOTOS:
         photo = bundled_photo(name)

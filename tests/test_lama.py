@@ -6,7 +6,7 @@ from torch import nn
 
 from adapters.lama import TSGLBottleneckStem, create_generator, list_generators, replace_encoder
 from tsgl_encoder import create_encoder, get_config
-from tsgl_encoder.masks import brush_stroke_mask
+from tsgl_encoder.bench.masks import brush_stroke_mask
 
 # sha256 of "key<TAB>shape" lines of upstream's state_dict (advimman/lama, built from its configs and
 # run locally): equal fingerprints mean equal module names and parameter shapes, so upstream
@@ -220,9 +220,8 @@ def test_lama_adversary_is_lamas_non_saturating_r1_with_mask_as_fake_target():
     import torch.nn.functional as F
 
     from adapters.lama.host import LAMA_LOSSES, LamaAdversary, LamaHost
-    from tsgl_encoder.losses import r1_penalty
-    from tsgl_encoder.training import LossWeights, Prediction
-    from tsgl_encoder.training.adversary import PatchGANAdversary, frozen
+    from tsgl_encoder.bench.losses import r1_penalty
+    from tsgl_encoder.bench.training import LossWeights, PatchGANAdversary, Prediction, frozen
 
     torch.manual_seed(0)
     adversary = LamaAdversary(LAMA_LOSSES, width=8).eval()  # eval: BatchNorm gives the same logits twice
@@ -263,10 +262,10 @@ def test_lama_adversary_is_lamas_non_saturating_r1_with_mask_as_fake_target():
 
 def test_lama_host_trains_with_all_of_lamas_losses(tmp_path):
     from adapters.lama.host import LAMA_LOSSES, LamaHost
-    from tsgl_encoder.data import embedded_dataset
-    from tsgl_encoder.masks import create_mask_generator
-    from tsgl_encoder.resnet_pl import DilatedResNet50
-    from tsgl_encoder.training import TrainConfig, train
+    from tsgl_encoder.bench.data import embedded_dataset
+    from tsgl_encoder.bench.masks import create_mask_generator
+    from tsgl_encoder.bench.resnet_pl import DilatedResNet50
+    from tsgl_encoder.bench.training import TrainConfig, train
 
     torch.manual_seed(0)
     weights = tmp_path / "encoder_epoch_20.pth"

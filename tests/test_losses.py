@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tsgl_encoder.losses import (
+from tsgl_encoder.bench.losses import (
     PatchDiscriminator,
     PerceptualLoss,
     StructureEdgeHead,

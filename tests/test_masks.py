@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from tsgl_encoder.masks import (
+from tsgl_encoder.bench.masks import (
     HOLE_RATIO_BINS,
     LAMA_EVAL_SETTINGS,
     MASK_GENERATORS,

@@ -138,9 +138,8 @@ def test_mat_adversary_is_mats_two_stage_non_saturating_loss_with_r1():
 
     from adapters.mat import create_discriminator
     from adapters.mat.host import MAT_LOSSES, MATAdversary
-    from tsgl_encoder.losses import r1_penalty
-    from tsgl_encoder.training import Prediction
-    from tsgl_encoder.training.adversary import frozen
+    from tsgl_encoder.bench.losses import r1_penalty
+    from tsgl_encoder.bench.training import Prediction, frozen
 
     torch.manual_seed(0)
     adversary = MATAdversary(MAT_LOSSES, create_discriminator("mat_256", img_resolution=128, channel_max=16))
@@ -169,9 +168,9 @@ def test_mat_host_trains_with_its_native_losses(tmp_path, variant):
     from torchvision.models import vgg19
 
     from adapters.mat.host import MAT_LOSSES, MATHost
-    from tsgl_encoder.data import embedded_dataset
-    from tsgl_encoder.masks import create_mask_generator
-    from tsgl_encoder.training import TrainConfig, train
+    from tsgl_encoder.bench.data import embedded_dataset
+    from tsgl_encoder.bench.masks import create_mask_generator
+    from tsgl_encoder.bench.training import TrainConfig, train
 
     torch.manual_seed(0)
     vgg = tmp_path / "vgg19.pth"

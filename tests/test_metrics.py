@@ -1,4 +1,4 @@
-"""tsgl_encoder.metrics: hand-computed values, scikit-image/scipy references, local-file FID and LPIPS."""
+"""tsgl_encoder.bench.metrics: hand-computed values, scikit-image/scipy references, local-file FID and LPIPS."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from scipy import linalg
 from skimage import data, filters
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from tsgl_encoder import metrics
-from tsgl_encoder.metrics import (
+from tsgl_encoder.bench.metrics import (
     LPIPS,
     FrechetInceptionDistance,
     MetricSuite,
@@ -50,7 +49,7 @@ def no_installed_files(monkeypatch: pytest.MonkeyPatch) -> None:
             return None
         return real_find_spec(name, *args, **kwargs)
 
-    monkeypatch.setattr(metrics.importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
 
 
 # ------------------------------------------------------------------------------------------ PSNR, SSIM, L1

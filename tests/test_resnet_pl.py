@@ -3,7 +3,7 @@ import hashlib
 import pytest
 import torch
 
-from tsgl_encoder.resnet_pl import ADE20K_ENCODER_FILE, DilatedResNet50, ResNetPL, check_encoder_state
+from tsgl_encoder.bench.resnet_pl import ADE20K_ENCODER_FILE, DilatedResNet50, ResNetPL, check_encoder_state
 
 # (count, sha256[:16]) of "key\tshape" lines ("\n"-joined, state_dict order, shape as a Python tuple) of UPSTREAM's
 # encoder: ResnetDilated(resnet.resnet50(), dilate_scale=8) from advimman/lama models/ade20k, the module whose

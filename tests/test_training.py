@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from adapters.lama.host import LamaHost
-from tsgl_encoder.data import (
+from tsgl_encoder.bench.data import (
     InpaintingDataset,
     SampleSpec,
     StepSampler,
@@ -19,8 +19,8 @@ from tsgl_encoder.data import (
     find_images,
     folder_datasets,
 )
-from tsgl_encoder.masks import create_mask_generator
-from tsgl_encoder.training import LossWeights, TrainConfig, train
+from tsgl_encoder.bench.masks import create_mask_generator
+from tsgl_encoder.bench.training import LossWeights, TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 LOSSES = LossWeights(l1_hole=5, l1_valid=1, adversarial="hinge", adversarial_weight=0.05, r1=0.01, edge=1.0)

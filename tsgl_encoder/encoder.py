@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from .balance import CrossLayerBalance, PyramidProjection
 from .guidance import GuidanceBlock, SplitGuidanceBlock
+from .hub import PretrainedMixin
 from .priors import StructurePriors
 from .structure import StructureStream
 from .texture import TextureStream
@@ -141,7 +142,7 @@ class TSGLFeatures(NamedTuple):
     texture_stem: Tensor | None = None  # T_0 (B, texture_dim, H, W): the texture stream at full resolution
 
 
-class TSGLEncoder(nn.Module):
+class TSGLEncoder(PretrainedMixin, nn.Module):
     """The TSGL encoder as a feature-pyramid backbone.
 
     Inputs: ``image (B, 3, H, W)`` in [-1, 1]; ``mask (B, 1, H, W)`` bool or {0, 1} float with
@@ -156,6 +157,7 @@ class TSGLEncoder(nn.Module):
     #: in the image's own layout. ``torch.contiguous_format`` is the plain NCHW path: the same outputs up to
     #: float rounding (oneDNN's channels-last kernels round ~2e-6 relative per conv, about 6x NCHW's).
     memory_format: torch.memory_format = torch.channels_last
+    config_class = TSGLConfig  # what from_pretrained builds the encoder from
 
     def __init__(self, config: TSGLConfig | None = None) -> None:
         super().__init__()
@@ -283,17 +285,3 @@ class TSGLEncoder(nn.Module):
 
     def _check_values(self, tensor: Tensor) -> bool:
         return value_checks_enabled(tensor, self.check_values_on_accelerators)
-
-    # ------------------------------------------------------- save / load
-    def save_pretrained(self, directory: str) -> None:
-        """Writes ``model.safetensors`` (weights + config) and ``config.json`` into ``directory``."""
-        from .hub import save_pretrained
-
-        save_pretrained(self, directory)
-
-    @classmethod
-    def from_pretrained(cls, path: str, map_location: str | torch.device = "cpu") -> TSGLEncoder:
-        """Loads an encoder from a directory written by :meth:`save_pretrained` or a ``.safetensors`` file."""
-        from .hub import load_pretrained
-
-        return load_pretrained(path, map_location)

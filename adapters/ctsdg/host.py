@@ -12,7 +12,7 @@ CTSDG's training (xiefan-guo/ctsdg ``trainer.py``, ``criteria/loss.py``, ``optio
 
 The discriminator judges the raw output (not the composite), its structure branch reads
 ``cat(edge, gray)`` of the full image; edges and gray maps come from the data set
-(:func:`tsgl_encoder.data.ground_truth_priors`). The generator's edge + gray input is computed from
+(:func:`tsgl_encoder.bench.data.ground_truth_priors`). The generator's edge + gray input is computed from
 the masked image only (the TSGL encoder's own priors), so hole pixels never reach the model.
 """
 
@@ -25,12 +25,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tsgl_encoder import create_encoder
+from tsgl_encoder.bench.training import Adversary, Batch, Host, LossNetworks, LossWeights, Prediction
 from tsgl_encoder.priors import StructurePriors
-from tsgl_encoder.training import Host, LossWeights, Prediction
-from tsgl_encoder.training.adversary import Adversary, Batch
-from tsgl_encoder.training.host import LossNetworks
 
 from .discriminator import Discriminator
+from .presets import create_generator
 from .swap import parameters_by_part, replace_encoder
 
 CTSDG_LOSSES = LossWeights(l1_hole=60.0, l1_valid=10.0, adversarial="nsgan", adversarial_weight=0.1,
@@ -76,8 +75,6 @@ class CTSDGHost(Host):
     perceptual_on_composite: bool = True
 
     def build(self, variant: str) -> nn.Module:
-        from . import create_generator
-
         self.check_variant(variant)
         model = create_generator("ctsdg")
         if variant == "tsgl":

@@ -1,17 +1,21 @@
 """LaMa host: the reference generator, its presets and ``replace_encoder``."""
 
+from .checkpoint import load_checkpoint
 from .ffc import FFCResNetGenerator
+from .host import LamaHost
 from .presets import create_generator, list_generators
 from .swap import TSGLBottleneckStem, default_encoder, parameters_by_part, replace_encoder
 from .tsgl_lama import TSGLLamaGenerator
 
 __all__ = [
     "FFCResNetGenerator",
+    "LamaHost",
     "TSGLBottleneckStem",
     "TSGLLamaGenerator",
     "create_generator",
     "default_encoder",
     "list_generators",
+    "load_checkpoint",
     "parameters_by_part",
     "replace_encoder",
 ]

@@ -8,9 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tsgl_encoder.losses import PatchDiscriminator, StructureEdgeHead, r1_penalty
-from tsgl_encoder.training import Host, LossWeights, Prediction
-from tsgl_encoder.training.adversary import Adversary, Batch, PatchGANAdversary
+from tsgl_encoder.bench.losses import PatchDiscriminator, StructureEdgeHead, r1_penalty
+from tsgl_encoder.bench.training import Adversary, Batch, Host, LossWeights, PatchGANAdversary, Prediction
 
 from .presets import create_generator
 from .swap import TSGLBottleneckStem, default_encoder, replace_encoder

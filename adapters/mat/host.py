@@ -22,9 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tsgl_encoder.losses import r1_penalty
-from tsgl_encoder.training import Host, LossWeights, Prediction
-from tsgl_encoder.training.adversary import Adversary, Batch
+from tsgl_encoder.bench.losses import r1_penalty
+from tsgl_encoder.bench.training import Adversary, Batch, Host, LossWeights, Prediction
 
 from .presets import create_discriminator, create_generator, preset_arguments
 from .swap import default_encoder, parameters_by_part, replace_encoder

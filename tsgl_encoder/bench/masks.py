@@ -18,7 +18,7 @@ Families
   CTSDG-style tables that report metrics per hole ratio.
 
 :data:`MASK_GENERATORS` / :func:`create_mask_generator` give every family as a callable
-``(height, width, rng) -> (1, H, W) tensor``, the ``mask_fn`` expected by :mod:`tsgl_encoder.data`.
+``(height, width, rng) -> (1, H, W) tensor``, the ``mask_fn`` expected by :mod:`tsgl_encoder.bench.data`.
 
 Sizes. The published settings exist for 256 and 512. ``setting=None`` picks the one nearer to the
 *shorter* side ``min(H, W)`` (256 up to 384, else 512): LaMa draws its evaluation masks on images whose
@@ -43,11 +43,13 @@ __all__ = [
     "HOLE_RATIO_BINS",
     "LAMA_EVAL_SETTINGS",
     "MASK_GENERATORS",
+    "MASK_SETS",
     "MAT_SETTINGS",
     "MaskFn",
     "brush_stroke_mask",
     "create_mask_generator",
     "eval_mask_set",
+    "fixed_mask",
     "hole_ratio",
     "lama_mask",
     "mat_mask",
@@ -494,3 +496,34 @@ def eval_mask_set(height: int, width: int, per_bin: int, seed: RngLike, generato
     short = ", ".join(f"{key} ({len(masks)}/{per_bin})" for key, masks in filled.items() if len(masks) < per_bin)
     raise RuntimeError(f"eval_mask_set: could not fill hole-ratio bin(s) {short} with generator {label!r} "
                        f"at {height}x{width} in {max_attempts} draws")
+
+
+# --------------------------------------------------------------------------- named, per-image evaluation masks
+MASK_SETS: tuple[str, ...] = ("lama_thin", "lama_medium", "lama_thick", "mat_small", "mat_large",
+                              *(f"ratio_{_bin_key(low, high)[:-1]}" for low, high in HOLE_RATIO_BINS))
+"""Names of the fixed evaluation mask sets: LaMa's thin / medium / thick, MAT's small / large, and one per
+hole-ratio bin (``ratio_10-20`` .. ``ratio_50-60``: MAT-large masks whose hole ratio lies in the bin)."""
+
+
+def fixed_mask(name: str, index: int, height: int, width: int, seed: int = 0,
+               max_attempts: int = 10_000) -> torch.Tensor:
+    """Mask ``index`` of the set ``name`` (see :data:`MASK_SETS`): ``(1, H, W)``, 1 = known.
+
+    Each mask is drawn from its own RNG, seeded by ``(seed, index)``, so image ``i`` of any data set
+    gets the same hole whatever the number of images: every method scored on the set inpaints exactly
+    the same holes. Ratio-bin masks are redrawn from that RNG until their hole ratio lies in the bin.
+    """
+    if name not in MASK_SETS:
+        raise ValueError(f"name must be one of {list(MASK_SETS)} (mask sets), got {name!r}")
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise ValueError(f"index must be a non-negative int, got {index!r}")
+    _check_size(height, width)
+    rng = np.random.default_rng([int(seed), index])
+    if not name.startswith("ratio_"):
+        return create_mask_generator(name)(height, width, rng)
+    low, high = (float(v) / 100 for v in name.removeprefix("ratio_").split("-"))
+    for _ in range(max_attempts):
+        mask = mat_mask(height, width, rng, kind="large")
+        if low <= hole_ratio(mask) < high:
+            return mask
+    raise RuntimeError(f"fixed_mask: no {name} mask at {height}x{width} in {max_attempts} draws (index {index})")

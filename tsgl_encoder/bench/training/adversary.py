@@ -17,9 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..losses import PatchDiscriminator, discriminator_loss, feature_matching_loss, generator_loss, r1_penalty
-from .host import LossWeights, Prediction
-
-Batch = dict[str, Tensor]
+from .spec import Batch, LossWeights, Prediction
 
 
 @contextmanager

@@ -3,61 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from torch import Tensor, nn
 
-from ..losses import PerceptualLoss, edge_loss, masked_l1
-from ..resnet_pl import ResNetPL
-
-if TYPE_CHECKING:
-    from .adversary import Adversary
+from ..losses import edge_loss, masked_l1
+from .adversary import Adversary, PatchGANAdversary
+from .spec import LossNetworks, LossWeights, Prediction
 
 VARIANTS = ("own", "tsgl")
-
-
-@dataclass(frozen=True)
-class LossWeights:
-    """Weights of the generator's loss terms (0 switches a term off)."""
-
-    l1_hole: float = 5.0
-    l1_valid: float = 1.0
-    adversarial: str = "hinge"  # or "nsgan"
-    adversarial_weight: float = 0.1
-    r1: float = 0.0  # R1 penalty on real images (discriminator side)
-    feature_matching: float = 0.0
-    perceptual: float = 0.0  # needs local VGG weights (TrainConfig.perceptual_weights)
-    style: float = 0.0  # Gram-matrix style loss on the same VGG features (CTSDG)
-    intermediate: float = 0.0  # host-specific intermediate outputs (CTSDG's projected image and edge)
-    resnet_pl: float = 0.0  # LaMa's ResNet-PL (needs local ADE20k encoder weights: TrainConfig.resnet_pl_weights)
-    edge: float = 1.0  # structure supervision of the TSGL encoder (official: 5 hole + 1 valid L1)
-
-
-@dataclass(frozen=True)
-class LossNetworks:
-    """Frozen networks that loss terms run images through (built by the loop from local weight files)."""
-
-    vgg: PerceptualLoss | None = None
-    resnet_pl: ResNetPL | None = None
-
-
-@dataclass
-class Prediction:
-    """A host's output in the library's conventions: image in [-1, 1]; edge map in [0, 1] or None;
-    ``extras``: further outputs its native losses use (CTSDG's projections, MAT's first stage)."""
-
-    output: Tensor
-    edge: Tensor | None = None
-    extras: dict[str, Tensor] = field(default_factory=dict)
-
-    def composite(self, image: Tensor, mask: Tensor) -> Tensor:
-        """Known pixels from ``image``, holes from the output (mask 1 = known)."""
-        return image * mask + self.output.float() * (1 - mask)
-
-    def detach(self) -> Prediction:
-        detached = {k: v.detach() for k, v in self.extras.items()}
-        return Prediction(self.output.detach(), None if self.edge is None else self.edge.detach(), detached)
 
 
 class Host(ABC):
@@ -79,8 +32,6 @@ class Host(ABC):
 
     def build_adversary(self, losses: LossWeights, width: int) -> Adversary | None:
         """The discriminator side (default: a PatchGAN of ``width`` channels); None without adversarial terms."""
-        from .adversary import PatchGANAdversary
-
         if losses.adversarial_weight <= 0 and losses.feature_matching <= 0:
             return None
         return PatchGANAdversary(losses, width)

@@ -26,7 +26,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, Sampler
 
-from .priors import canny_edges, rgb_to_gray, to_unit_range
+from ..priors import canny_edges, rgb_to_gray, to_unit_range
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 BUNDLED_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "hubble_deep_field", "retina",
@@ -116,6 +116,21 @@ class StepSampler(Sampler):
         return self.num_steps * self.batch_size
 
 
+def fit_image(image: Image.Image, size: int, mode: str = "crop", rng: random.Random | None = None) -> Image.Image:
+    """``size`` x ``size``: resized (``mode="resize"``) or cropped, after a bicubic upscale when smaller;
+    the crop is random with ``rng``, centred without (validation, evaluation, exported sets)."""
+    if mode == "resize":
+        return image.resize((size, size), Image.Resampling.BICUBIC)
+    width, height = image.size
+    if min(width, height) < size:
+        scale = size / min(width, height)
+        width, height = max(size, round(width * scale)), max(size, round(height * scale))
+        image = image.resize((width, height), Image.Resampling.BICUBIC)
+    left = rng.randint(0, width - size) if rng else (width - size) // 2
+    top = rng.randint(0, height - size) if rng else (height - size) // 2
+    return image.crop((left, top, left + size, top + size))
+
+
 class InpaintingDataset(Dataset):
     """Images from ``load(i)`` -> crop/resize to ``size`` -> flip -> mask -> priors (see module docstring).
 
@@ -146,20 +161,6 @@ class InpaintingDataset(Dataset):
                              f"{self.min_size}")
         return image
 
-    def _fit(self, image: Image.Image, rng: random.Random | None) -> Image.Image:
-        """Resize (mode 'resize', or when too small) and crop to ``size`` x ``size``."""
-        size = self.size
-        if self.mode == "resize":
-            return image.resize((size, size), Image.Resampling.BICUBIC)
-        width, height = image.size
-        if min(width, height) < size:
-            scale = size / min(width, height)
-            width, height = max(size, round(width * scale)), max(size, round(height * scale))
-            image = image.resize((width, height), Image.Resampling.BICUBIC)
-        left = rng.randint(0, width - size) if rng else (width - size) // 2
-        top = rng.randint(0, height - size) if rng else (height - size) // 2
-        return image.crop((left, top, left + size, top + size))
-
     def __getitem__(self, item: SampleSpec | int) -> dict[str, torch.Tensor]:
         index, seed = (item.index, item.seed) if isinstance(item, SampleSpec) else (int(item), int(item))
         skipped = 0
@@ -174,7 +175,7 @@ class InpaintingDataset(Dataset):
         else:
             raise RuntimeError(f"none of the {len(self.sources)} images could be read")
         rng = random.Random(seed) if self.train else None
-        image = self._fit(image, rng)
+        image = fit_image(image, self.size, self.mode, rng)
         if rng is not None and rng.random() < 0.5:
             image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         tensor = _to_tensor(image)

@@ -1,7 +1,7 @@
 """One training loop for every host: seeded, resumable, atomic checkpoints, AMP, DDP under torchrun.
 
 A run is a deterministic function of ``(config, seed)``: batch ``s`` comes from
-:class:`~tsgl_encoder.data.StepSampler` (seeded by step), and the checkpoint holds the models,
+:class:`~tsgl_encoder.bench.data.StepSampler` (seeded by step), and the checkpoint holds the models,
 optimisers, RNG states and the loss history, so a run killed after a checkpoint and resumed ends
 with the same weights as an uninterrupted one. Under ``torchrun`` it uses DistributedDataParallel
 (gloo on CPU, NCCL on GPU) with SyncBatchNorm; each rank draws its own batches.
@@ -20,12 +20,13 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from ...hub import atomic_write
 from ..data import InpaintingDataset, StepSampler
-from ..hub import atomic_write
 from ..losses import PerceptualLoss
 from ..resnet_pl import ResNetPL
 from .adversary import frozen
-from .host import Host, LossNetworks, LossWeights, Prediction
+from .host import Host
+from .spec import LossNetworks, LossWeights, Prediction
 
 CHECKPOINT = "checkpoint.pt"
 

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from .layers import PartialConv2d
+from ..layers import PartialConv2d
 from .metrics import tap_features
 
 ADVERSARIAL_KINDS = ("hinge", "nsgan")

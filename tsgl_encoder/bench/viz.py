@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import torch
 from einops import rearrange
@@ -42,8 +45,6 @@ def save_side_by_side(path: str, panels: dict[str, torch.Tensor], title: str) ->
     import matplotlib
 
     matplotlib.use("Agg")
-    from pathlib import Path
-
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6))
@@ -57,3 +58,31 @@ def save_side_by_side(path: str, panels: dict[str, torch.Tensor], title: str) ->
     figure.savefig(path, dpi=100)
     plt.close(figure)
     print(f"wrote {path}")
+
+
+def save_grid(path: str | os.PathLike, rows: list[list[torch.Tensor]], columns: tuple[str, ...], title: str,
+              row_labels: list[str] | None = None) -> None:
+    """Image grid as a PNG: ``rows`` of ``(3, H, W)`` images in [0, 1], one titled column per entry of ``columns``
+    (e.g. masked input / output / ground truth); ``row_labels`` name the rows on the left."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(len(rows), len(columns), figsize=(2 * len(columns), 2 * len(rows) + 0.5),
+                                squeeze=False)
+    for r, row in enumerate(rows):
+        for c, picture in enumerate(row):
+            axis = axes[r, c]
+            axis.imshow(rearrange(picture.detach().float().clamp(0, 1), "c h w -> h w c").cpu().numpy())
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if r == 0:
+                axis.set_title(columns[c], fontsize=9)
+            if c == 0 and row_labels:
+                axis.set_ylabel(row_labels[r], fontsize=7)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

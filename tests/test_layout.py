@@ -1,0 +1,120 @@
+"""The package layout: no import circles, the paper's modules apart from the benchmark harness, no old paths."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("tsgl_encoder", "adapters")
+
+
+def module_files() -> dict[str, Path]:
+    """``{dotted module name: file}`` for every module of the two packages (a package is its ``__init__``)."""
+    modules = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            modules[".".join(parts)] = path
+    return modules
+
+
+def imported_modules(name: str, path: Path, known: set[str]) -> set[str]:
+    """The package's own modules that ``name`` imports anywhere in its file (lazy and TYPE_CHECKING imports too)."""
+    is_package = path.name == "__init__.py"
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name.split(".")
+                base = base[: len(base) - node.level + (1 if is_package else 0)]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module or ""
+            for alias in node.names:
+                submodule = f"{source}.{alias.name}"
+                found.add(submodule if submodule in known else source)
+    return {module for module in found if module in known and module != name}
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = module_files()
+    return {name: imported_modules(name, path, set(files)) for name, path in files.items()}
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_the_cycle_finder_finds_a_circle():
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circles_in_the_packages():
+    graph = import_graph()
+    assert "tsgl_encoder.hub" in graph["tsgl_encoder.encoder"]  # the walk sees real edges
+    assert import_cycles(graph) == []
+
+
+def test_the_papers_modules_never_import_the_harness():
+    graph = import_graph()
+    core = [name for name in graph if name.startswith("tsgl_encoder") and not name.startswith("tsgl_encoder.bench")]
+    leaks = {name: sorted(t for t in graph[name] if t.startswith("tsgl_encoder.bench")) for name in core}
+    assert {name: targets for name, targets in leaks.items() if targets} == {}
+
+
+def test_save_load_depends_on_nothing_of_the_encoder():
+    assert not {t for t in import_graph()["tsgl_encoder.hub"] if t.startswith("tsgl_encoder")}
+
+
+@pytest.mark.parametrize(
+    "old", ["metrics", "masks", "data", "losses", "resnet_pl", "viz", "training"], ids=lambda name: name
+)
+def test_old_harness_paths_are_gone(old):
+    assert importlib.util.find_spec(f"tsgl_encoder.{old}") is None
+    assert importlib.util.find_spec(f"tsgl_encoder.bench.{old}") is not None
+
+
+def test_metric_files_are_short():
+    lengths = {p.name: len(p.read_text().splitlines()) for p in (ROOT / "tsgl_encoder/bench/metrics").glob("*.py")}
+    assert set(lengths) >= {"pixel.py", "fid.py", "lpips.py", "suite.py"}
+    assert max(lengths.values()) < 300, lengths
