@@ -1,0 +1,234 @@
+"""Published checkpoint formats, written here by the tests, read back without running code from the file."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import types
+import typing
+
+import pytest
+import torch
+
+import adapters.ctsdg as ctsdg
+import adapters.lama as lama
+from tsgl_encoder.checkpoints import UnsafeCheckpointError, detect_format, load_file, select_state_dict, strip_prefix
+
+LAMA_CONFIG = """\
+run_title: b2_ffc075_test
+training_model:
+  kind: default
+location:
+  data_root_dir: /data/inpainting
+  out_root_dir: /experiments/${env:USER}/inpainting
+data:
+  batch_size: 8
+  train:
+    indir: ${location.data_root_dir}/train
+generator:
+  kind: ffc_resnet
+  input_nc: 4
+  output_nc: 3
+  ngf: 16
+  n_downsampling: 3
+  n_blocks: 2
+  add_out_act: sigmoid
+  init_conv_kwargs:
+    ratio_gin: 0
+    ratio_gout: 0
+    enable_lfu: false
+  downsample_conv_kwargs:
+    ratio_gin: ${generator.init_conv_kwargs.ratio_gout}
+    ratio_gout: ${generator.downsample_conv_kwargs.ratio_gin}
+    enable_lfu: false
+  resnet_conv_kwargs:
+    ratio_gin: 0.75
+    ratio_gout: ${generator.resnet_conv_kwargs.ratio_gin}
+    enable_lfu: false
+"""
+
+
+class Evil:
+    """Pickles as a call of os.system: loading it must be refused, not run."""
+
+    def __reduce__(self):
+        return (os.system, ("echo never-run",))
+
+
+def fake_modules(monkeypatch, names: dict[str, type]) -> None:
+    """Registers classes under foreign module names (Lightning, OmegaConf) so that pickle can name them."""
+    for qualified, cls in names.items():
+        module_name, _, name = qualified.rpartition(".")
+        cls.__module__, cls.__qualname__, cls.__name__ = module_name, name, name
+        parts = module_name.split(".")
+        for i in range(1, len(parts) + 1):
+            monkeypatch.setitem(sys.modules, ".".join(parts[:i]), sys.modules.get(".".join(parts[:i]))
+                                or types.ModuleType(".".join(parts[:i])))
+        setattr(sys.modules[module_name], name, cls)
+
+
+def randomized(model: torch.nn.Module) -> torch.nn.Module:
+    """Random weights and BatchNorm statistics, so that a wrong mapping would show in the outputs."""
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if tensor.is_floating_point():
+                tensor.copy_(torch.rand_like(tensor) * 0.5 + 0.5 if "running_var" in name else
+                             torch.randn_like(tensor) * 0.1)
+    return model.eval()
+
+
+# ------------------------------------------------------------------------------------------- formats
+
+
+def test_formats_are_told_apart_and_unknown_files_are_refused_by_name(tmp_path):
+    from safetensors.torch import save_file
+
+    tensors = {"a": torch.arange(3.0)}
+    torch.save(tensors, tmp_path / "zip.pt")
+    torch.save(tensors, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    with open(tmp_path / "net.pkl", "wb") as handle:
+        pickle.dump(tensors, handle)
+    save_file(tensors, tmp_path / "w.safetensors")
+    kinds = {name: detect_format(tmp_path / name) for name in ("zip.pt", "legacy.pt", "net.pkl", "w.safetensors")}
+    assert kinds == {"zip.pt": "torch_zip", "legacy.pt": "torch_legacy", "net.pkl": "pickle",
+                     "w.safetensors": "safetensors"}
+    for name in kinds:
+        assert torch.equal(load_file(tmp_path / name)["a"], tensors["a"])
+    (tmp_path / "notes.txt").write_text("not a checkpoint")
+    with pytest.raises(ValueError, match=r"notes\.txt.*understood: a torch\.save file"):
+        load_file(tmp_path / "notes.txt")
+
+
+@pytest.mark.parametrize("container", ["torch.save", "pickle"])
+def test_a_file_naming_a_forbidden_global_is_refused_and_nothing_runs(tmp_path, container, capfd):
+    path = tmp_path / "evil.bin"
+    if container == "torch.save":
+        torch.save({"state_dict": {"w": torch.ones(1)}, "payload": Evil()}, path)
+    else:
+        path.write_bytes(pickle.dumps({"G_ema": Evil()}))
+    with pytest.raises(UnsafeCheckpointError, match=r"evil\.bin.*names the global posix\.system"):
+        load_file(path)
+    assert "never-run" not in capfd.readouterr().out
+
+
+def test_truncated_and_empty_files_name_the_file(tmp_path):
+    torch.save({"w": torch.ones(100)}, tmp_path / "full.pt")
+    (tmp_path / "cut.pt").write_bytes((tmp_path / "full.pt").read_bytes()[:300])
+    (tmp_path / "empty.pt").write_bytes(b"")
+    for name in ("cut.pt", "empty.pt"):
+        with pytest.raises(ValueError, match=name.replace(".", r"\.")):
+            load_file(tmp_path / name)
+
+
+def test_state_dict_selection_and_prefix_stripping(tmp_path):
+    weights = {"module.a": torch.ones(1), "module.b": torch.zeros(1)}
+    assert list(strip_prefix(weights)) == ["a", "b"]
+    assert list(strip_prefix({"module.a": torch.ones(1), "b": torch.ones(1)})) == ["module.a", "b"]
+    assert select_state_dict({"generator": weights, "n_iter": 3}, "x.pt", ("generator",)) == weights
+    with pytest.raises(ValueError, match=r"x\.pt.*no state_dict under \['generator'\].*n_iter"):
+        select_state_dict({"n_iter": 3}, "x.pt", ("generator",))
+
+
+# ------------------------------------------------------------------------------------------------- CTSDG
+
+
+def test_ctsdg_pt_round_trip_gives_identical_outputs(tmp_path):
+    source = randomized(ctsdg.create_generator())
+    torch.save({"n_iter": 7, "generator": source.state_dict(), "discriminator": {"x": torch.ones(1)}},
+               tmp_path / "000007.pt")
+    loaded = ctsdg.load_checkpoint(tmp_path / "000007.pt")
+    assert not loaded.training
+    torch.manual_seed(1)
+    image = torch.rand(1, 3, 128, 128) * 2 - 1
+    mask = (torch.rand(1, 1, 128, 128) > 0.3).float()
+    structure = torch.rand(1, 2, 128, 128)
+    with torch.no_grad():
+        expected = source(image * mask, structure * mask, mask)[0]
+        assert torch.equal(loaded(image * mask, structure * mask, mask)[0], expected)
+
+
+def test_ctsdg_key_mismatch_lists_missing_and_unexpected_keys(tmp_path):
+    state = ctsdg.create_generator().state_dict()
+    state.pop("ec_texture_1.conv.weight")
+    state["extra.weight"] = torch.ones(1)
+    torch.save({"generator": state}, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match=r"bad\.pt.*missing keys \(1\): \['ec_texture_1\.conv\.weight'\]"
+                                         r".*unexpected keys \(1\): \['extra\.weight'\]"):
+        ctsdg.load_checkpoint(tmp_path / "bad.pt")
+
+
+# -------------------------------------------------------------------------------------------------- LaMa
+
+
+def lightning_checkpoint(monkeypatch, path, generator_state: dict) -> None:
+    """A PyTorch Lightning 1.2-style ``best.ckpt`` as LaMa's trainer writes it: the generator next to the
+    evaluator and discriminator tensors, the ModelCheckpoint class as a dict key, OmegaConf hyper-parameters."""
+
+    class ModelCheckpoint:
+        pass
+
+    class DictConfig:
+        pass
+
+    class ContainerMetadata:
+        pass
+
+    with monkeypatch.context() as patch:
+        fake_modules(patch, {"pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint": ModelCheckpoint,
+                             "omegaconf.dictconfig.DictConfig": DictConfig,
+                             "omegaconf.base.ContainerMetadata": ContainerMetadata})
+        hyper = DictConfig()
+        metadata = ContainerMetadata()
+        metadata.__dict__.update(ref_type=typing.Any, key=None, flags={})
+        hyper.__dict__.update(_content={"generator": {"ngf": 16}}, _metadata=metadata)
+        state = {f"generator.{k}": v for k, v in generator_state.items()}
+        state.update({"val_evaluator.scores.ssim.dummy": torch.ones(2), "discriminator.model0.0.weight": torch.ones(3)})
+        torch.save({"epoch": 3, "global_step": 1200, "pytorch-lightning_version": "1.2.9", "state_dict": state,
+                    "callbacks": {ModelCheckpoint: {"monitor": "val_ssim_fid100_f1_total_mean",
+                                                    "best_model_score": torch.tensor(0.9)}},
+                    "optimizer_states": [], "lr_schedulers": [], "hparams_name": "config",
+                    "hyper_parameters": hyper, "hparams_type": DictConfig}, path)
+    assert "pytorch_lightning" not in sys.modules and "omegaconf" not in sys.modules
+
+
+def test_lama_lightning_checkpoint_with_config_round_trip(tmp_path, monkeypatch):
+    source = randomized(lama.create_generator("lama_fourier", ngf=16, n_blocks=2))
+    (tmp_path / "big-lama" / "models").mkdir(parents=True)
+    (tmp_path / "big-lama" / "config.yaml").write_text(LAMA_CONFIG)
+    lightning_checkpoint(monkeypatch, tmp_path / "big-lama" / "models" / "best.ckpt", source.state_dict())
+    for target in (tmp_path / "big-lama", tmp_path / "big-lama" / "models" / "best.ckpt"):
+        loaded = lama.load_checkpoint(target)
+        assert "pytorch_lightning" not in sys.modules and "omegaconf" not in sys.modules
+        assert not loaded.training
+        x = torch.cat([torch.rand(1, 3, 64, 64), (torch.rand(1, 1, 64, 64) > 0.7).float()], 1)
+        with torch.no_grad():
+            assert torch.equal(loaded(x), source(x))
+
+
+def test_lama_config_interpolations_resolve_and_other_kinds_are_refused(tmp_path):
+    (tmp_path / "config.yaml").write_text(LAMA_CONFIG)
+    kwargs = lama.checkpoint.generator_kwargs(tmp_path / "config.yaml")
+    assert kwargs["downsample_conv_kwargs"] == {"ratio_gin": 0, "ratio_gout": 0, "enable_lfu": False}
+    assert kwargs["resnet_conv_kwargs"]["ratio_gout"] == 0.75 and "kind" not in kwargs
+    resolve = lama.checkpoint.resolve_interpolations
+    root = {"a": {"b": 2}, "path": "/x"}
+    assert resolve({"n": "${a.b}", "s": "${path}/train", "e": 3}, root) == {"n": 2, "s": "/x/train", "e": 3}
+    with pytest.raises(ValueError, match=r"key 'u'.*env:USER"):
+        resolve({"u": "${env:USER}"}, root)
+    (tmp_path / "pix.yaml").write_text("generator:\n  kind: pix2pixhd_global\n  ngf: 64\n")
+    with pytest.raises(ValueError, match="generator kind 'pix2pixhd_global' is not supported"):
+        lama.checkpoint.generator_kwargs(tmp_path / "pix.yaml")
+
+
+def test_lama_plain_state_dict_without_config_picks_the_matching_preset(tmp_path):
+    source = randomized(lama.create_generator("lama_fourier"))
+    torch.save(source.state_dict(), tmp_path / "generator.pth")
+    loaded = lama.load_checkpoint(tmp_path / "generator.pth")
+    x = torch.cat([torch.rand(1, 3, 64, 64), (torch.rand(1, 1, 64, 64) > 0.7).float()], 1)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), source(x))
+    torch.save(lama.create_generator("lama_fourier", ngf=8, n_blocks=1).state_dict(), tmp_path / "odd.pth")
+    with pytest.raises(ValueError, match=r"odd\.pth.*no config\.yaml.*match neither lama_fourier nor big_lama"):
+        lama.load_checkpoint(tmp_path / "odd.pth")
