@@ -42,6 +42,7 @@ from adapters.mat.host import MATHost
 from tsgl_encoder.bench.data import embedded_dataset, folder_datasets
 from tsgl_encoder.bench.masks import create_mask_generator, eval_mask_set, lama_mask
 from tsgl_encoder.bench.metrics import MetricSuite
+from tsgl_encoder.bench.stats import paired_bootstrap_interval, paired_differences
 from tsgl_encoder.bench.training import VARIANTS, Host, LossWeights, TrainConfig, evaluate, train
 from tsgl_encoder.bench.viz import save_grid
 
@@ -134,6 +135,11 @@ def host_settings(preset: Preset, args: argparse.Namespace) -> dict[str, tuple[H
     unknown = sorted(set(args.hosts or []) - set(preset.hosts))
     if unknown:
         raise ValueError(f"unknown host(s) {unknown}; available: {sorted(preset.hosts)}")
+    init_from = dict(args.init_from or [])
+    stray = sorted(set(init_from) - set(preset.hosts))
+    if stray:
+        raise ValueError(f"--init-from names host(s) {stray} that preset {args.preset!r} does not run; "
+                         f"available: {sorted(preset.hosts)}")
     settings = {}
     for name, setting in preset.hosts.items():
         if args.hosts and name not in args.hosts:
@@ -145,7 +151,8 @@ def host_settings(preset: Preset, args: argparse.Namespace) -> dict[str, tuple[H
         config = setting.train or preset.train
         config = replace(config, steps=args.steps or config.steps, amp=args.amp or config.amp,
                          workers=config.workers if args.workers is None else args.workers,
-                         perceptual_weights=args.vgg_weights, resnet_pl_weights=args.resnet_pl_weights)
+                         perceptual_weights=args.vgg_weights, resnet_pl_weights=args.resnet_pl_weights,
+                         init_from=init_from.get(name))
         losses = setting.losses or preset.losses or host.native_losses
         if not args.vgg_weights:  # perceptual and style terms need a local VGG file
             losses = replace(losses, perceptual=0.0, style=0.0)
@@ -186,7 +193,8 @@ def run(args: argparse.Namespace) -> dict:
                      "seeds": list(preset.seeds), "sets": list(sets), "hosts": {}}
     started = time.perf_counter()
     for host_name, (host, train_config, losses) in hosts.items():
-        say(f"{host_name}: {train_config.steps} steps x batch {train_config.batch_size}")
+        start = f"fine-tuned from {train_config.init_from}" if train_config.init_from else "from scratch"
+        say(f"{host_name}: {train_config.steps} steps x batch {train_config.batch_size}, {start}")
         host_result = results["hosts"][host_name] = {"losses": asdict(losses), "train": asdict(train_config),
                                                      "variants": {}}
         examples = {}
@@ -198,13 +206,13 @@ def run(args: argparse.Namespace) -> dict:
                 trainer = train(host, variant, train_set, config, run_dir, losses=losses, resume=args.resume,
                                 progress=not args.no_progress)
                 model = trainer.model
-                scores = {}
+                scores, per_image = {}, {}
                 for set_name, masks in sets.items():
                     evaluation = evaluate(host, model, val_set, masks, suite)
-                    scores[set_name] = evaluation["metrics"]
+                    scores[set_name], per_image[set_name] = evaluation["metrics"], evaluation["per_image"]
                     if seed == preset.seeds[0] and set_name == "30-40%":
                         examples[variant] = evaluation["examples"]
-                runs.append({"seed": seed, "scores": scores, "history": trainer.history})
+                runs.append({"seed": seed, "scores": scores, "per_image": per_image, "history": trainer.history})
                 say(f"  {host_name}/{variant} seed {seed}: " + "  ".join(
                     f"{k} {v['psnr']:.2f}dB" for k, v in scores.items()))
             host_result["variants"][variant] = {
@@ -238,7 +246,9 @@ def results_markdown(results: dict) -> str:
         active = ", ".join(f"{k} {v:g}" for k, v in losses.items() if isinstance(v, float) and v > 0)
         metrics = [m for m in ("psnr", "ssim", "l1", "lpips", "fid")
                    if any(m in run["scores"][s] for v in variants.values() for run in v["runs"] for s in run["scores"])]
-        lines += [f"## {host_name}", "", f"{train_config['steps']} steps x batch {train_config['batch_size']}, "
+        start = f"fine-tuned from `{train_config['init_from']}`" if train_config.get("init_from") else "from scratch"
+        lines += [f"## {host_name}", "",
+                  f"{start}, {train_config['steps']} steps x batch {train_config['batch_size']}, "
                   f"lr {train_config['lr_generator']:g} / {train_config['lr_discriminator']:g}; losses: {active} "
                   f"({losses['adversarial']})", "", "| encoder | params (encoder / total) | mask set | "
                   + " | ".join(metrics) + " |", "|---|---|---|" + "---|" * len(metrics)]
@@ -255,8 +265,34 @@ def results_markdown(results: dict) -> str:
                 own, tsgl = aggregate(variants["own"], set_name, metric), aggregate(variants["tsgl"], set_name, metric)
                 deltas.append("n/a" if own is None or tsgl is None else f"{tsgl[0] - own[0]:+.4g}")
             lines.append(f"| **TSGL - own** | | {set_name} | " + " | ".join(deltas) + " |")
-        lines.append("")
+        lines += ["", *interval_table(variants, results["sets"]), ""]
     return "\n".join(lines)
+
+
+INTERVAL_METRICS = (("psnr", True), ("ssim", True), ("l1", False))  # (metric, higher is better)
+
+
+def interval_table(variants: dict, sets: list[str]) -> list[str]:
+    """TSGL - own per mask set with paired 95% bootstrap intervals (over evaluation images and seeds)."""
+    own, tsgl = variants["own"]["runs"], variants["tsgl"]["runs"]
+    if not all("per_image" in run for run in own + tsgl):
+        return []
+    seeds, images = len(own), len(own[0]["per_image"][sets[0]]["psnr"])
+    if images < 2:
+        return [f"(no paired intervals: {images} evaluation image per set, they need at least 2)"]
+    lines = [f"TSGL - own, paired 95% bootstrap interval over {images} evaluation images"
+             + (f" and {seeds} seeds" if seeds > 1 else "") + " (same images, masks and seeds for both):", "",
+             "| mask set | " + " | ".join(f"{m} TSGL - own" for m, _ in INTERVAL_METRICS) + " | PSNR: in words |",
+             "|---|" + "---|" * (len(INTERVAL_METRICS) + 1)]
+    for set_name in sets:
+        cells, words = [], ""
+        for metric, higher_is_better in INTERVAL_METRICS:
+            interval = paired_bootstrap_interval(paired_differences(tsgl, own, set_name, metric))
+            cells.append(interval.format(2 if metric == "psnr" else 4))
+            if metric == "psnr":
+                words = "TSGL " + interval.verdict(higher_is_better)
+        lines.append(f"| {set_name} | " + " | ".join(cells) + f" | {words} |")
+    return lines
 
 
 def write_grid(path: Path, host_name: str, examples: dict) -> None:
@@ -299,6 +335,16 @@ def write_curves(path: Path, host_name: str, host_result: dict) -> None:
     plt.close(figure)
 
 
+def host_file(text: str) -> tuple[str, str]:
+    """``HOST=FILE`` of --init-from."""
+    host, separator, path = text.partition("=")
+    if not separator or not host or not path:
+        raise argparse.ArgumentTypeError(f"expected HOST=FILE (e.g. lama=big-lama/models/best.ckpt), got {text!r}")
+    if not Path(path).exists():
+        raise argparse.ArgumentTypeError(f"{path!r} does not exist")
+    return host, path
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="quick", choices=sorted(PRESETS))
@@ -314,6 +360,9 @@ def main(argv: list[str] | None = None) -> dict:
                         help="local torchvision VGG-16/19 state_dict: turns on the perceptual and style terms")
     parser.add_argument("--resnet-pl-weights", default=None,
                         help="LaMa's ADE20k encoder_epoch_20.pth (or the TORCH_HOME folder holding it): ResNet-PL")
+    parser.add_argument("--init-from", type=host_file, action="append", default=None, metavar="HOST=FILE",
+                        help="start both variants of HOST from its published checkpoint FILE (repeatable): 'own' "
+                             "fine-tunes it as it is, 'tsgl' swaps in TSGL's encoder and keeps every other weight")
     parser.add_argument("--amp", action="store_true", help="mixed precision (float16 on CUDA, bfloat16 on CPU)")
     parser.add_argument("--workers", type=int, default=None, help="data-loading processes")
     parser.add_argument("--no-progress", action="store_true")

@@ -232,3 +232,72 @@ def test_lama_plain_state_dict_without_config_picks_the_matching_preset(tmp_path
     torch.save(lama.create_generator("lama_fourier", ngf=8, n_blocks=1).state_dict(), tmp_path / "odd.pth")
     with pytest.raises(ValueError, match=r"odd\.pth.*no config\.yaml.*match neither lama_fourier nor big_lama"):
         lama.load_checkpoint(tmp_path / "odd.pth")
+
+
+# --------------------------------------------------------------------------------------------------- MAT
+
+TINY_MAT = {"z_dim": 32, "c_dim": 0, "w_dim": 32, "img_resolution": 128, "img_channels": 3}
+EVIL_SOURCE = "open({marker!r}, 'w').write('ran'); raise RuntimeError('embedded source executed')\n"
+
+
+def network_pickle(monkeypatch, path, generator, marker) -> None:
+    """A StyleGAN2-ADA / MAT-style network pickle: every module of ours saved as upstream's
+    ``torch_utils.persistence`` saves it, ``_reconstruct_persistent_obj(meta)`` with ``meta["module_src"]``
+    the source to exec; here that source would write ``marker`` and raise."""
+
+    def _reconstruct_persistent_obj(meta):  # what upstream's loader would call (and exec the source)
+        raise AssertionError("never called while writing")
+
+    class EasyDict(dict):
+        pass
+
+    stock = (torch.nn.ModuleList, torch.nn.Sequential)
+
+    class Pickler(pickle.Pickler):
+        def reducer_override(self, obj):
+            if isinstance(obj, torch.nn.Module) and not isinstance(obj, stock):
+                state = dict(obj.__dict__)
+                if obj is generator:
+                    state["_init_kwargs"] = {**TINY_MAT, "mapping_kwargs": EasyDict(num_layers=8),
+                                             "synthesis_kwargs": EasyDict(first_stage_dim=12, channel_max=16)}
+                meta = {"type": "class", "version": 6, "module_src": EVIL_SOURCE.format(marker=str(marker)),
+                        "class_name": type(obj).__name__, "state": state}
+                return _reconstruct_persistent_obj, (meta,)
+            return NotImplemented
+
+    with monkeypatch.context() as patch:
+        fake_modules(patch, {"torch_utils.persistence._reconstruct_persistent_obj": _reconstruct_persistent_obj,
+                             "dnnlib.util.EasyDict": EasyDict})
+        with open(path, "wb") as handle:
+            Pickler(handle, protocol=4).dump({"G": generator, "D": None, "G_ema": generator,
+                                              "training_set_kwargs": EasyDict(resolution=128), "augment_pipe": None})
+    assert "torch_utils" not in sys.modules and "dnnlib" not in sys.modules
+
+
+def test_mat_network_pickle_loads_without_running_or_importing_its_source(tmp_path, monkeypatch):
+    import adapters.mat as mat
+
+    source = randomized(mat.Generator(**TINY_MAT, mapping_kwargs={"num_layers": 8},
+                                      synthesis_kwargs={"first_stage_dim": 12, "channel_max": 16}))
+    marker = tmp_path / "embedded-source-ran.txt"
+    network_pickle(monkeypatch, tmp_path / "network.pkl", source, marker)
+    loaded = mat.load_checkpoint(tmp_path / "network.pkl")
+    assert not marker.exists() and "torch_utils" not in sys.modules and "dnnlib" not in sys.modules
+    assert not loaded.training and list(loaded.state_dict()) == list(source.state_dict())
+    torch.manual_seed(2)
+    image = torch.rand(1, 3, 128, 128) * 2 - 1
+    mask = (torch.rand(1, 1, 128, 128) > 0.4).float()
+    z = torch.randn(1, 32)
+    with torch.no_grad():
+        torch.manual_seed(5)
+        expected = source(image, mask, z, None, noise_mode="const")
+        torch.manual_seed(5)
+        assert torch.equal(loaded(image, mask, z, None, noise_mode="const"), expected)
+
+
+def test_mat_pickle_naming_a_forbidden_global_is_refused(tmp_path):
+    import adapters.mat as mat
+
+    (tmp_path / "bad.pkl").write_bytes(pickle.dumps({"G_ema": torch.nn.Linear(2, 2)}))
+    with pytest.raises(UnsafeCheckpointError, match=r"bad\.pkl.*torch\.nn\.modules\.linear\.Linear"):
+        mat.load_checkpoint(tmp_path / "bad.pkl")

@@ -134,7 +134,7 @@ def test_benchmark_refuses_sizes_a_host_cannot_take(load_script):
     benchmark = load_script("benchmarks/substitute_encoders.py")
     preset = replace(benchmark.PRESETS["smoke"], size=64)
     args = benchmark.argparse.Namespace(hosts=None, steps=None, amp=False, workers=None, vgg_weights=None,
-                                        resnet_pl_weights=None, preset="x")
+                                        resnet_pl_weights=None, preset="x", init_from=None)
     with pytest.raises(ValueError, match="host 'ctsdg' needs sizes that are multiples of 128, preset 'x' has 64"):
         benchmark.host_settings(preset, args)
     with pytest.raises(ValueError, match=r"unknown host\(s\) \['mat2'\]"):

@@ -28,6 +28,7 @@ from tsgl_encoder import create_encoder
 from tsgl_encoder.bench.training import Adversary, Batch, Host, LossNetworks, LossWeights, Prediction
 from tsgl_encoder.priors import StructurePriors
 
+from .checkpoint import load_checkpoint
 from .discriminator import Discriminator
 from .presets import create_generator
 from .swap import parameters_by_part, replace_encoder
@@ -77,9 +78,13 @@ class CTSDGHost(Host):
     def build(self, variant: str) -> nn.Module:
         self.check_variant(variant)
         model = create_generator("ctsdg")
-        if variant == "tsgl":
-            replace_encoder(model, create_encoder(self.encoder))
-        return model
+        return self.swap_encoder(model) if variant == "tsgl" else model
+
+    def swap_encoder(self, model: nn.Module) -> nn.Module:
+        return replace_encoder(model, create_encoder(self.encoder))
+
+    def load_pretrained(self, path: str) -> nn.Module:
+        return load_checkpoint(path)
 
     def predict(self, model: nn.Module, image: Tensor, mask: Tensor) -> Prediction:
         masked = image * mask

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from tsgl_encoder.bench.losses import PatchDiscriminator, StructureEdgeHead, r1_penalty
 from tsgl_encoder.bench.training import Adversary, Batch, Host, LossWeights, PatchGANAdversary, Prediction
 
+from .checkpoint import load_checkpoint
 from .presets import create_generator
 from .swap import TSGLBottleneckStem, default_encoder, replace_encoder
 
@@ -84,14 +85,21 @@ class LamaHost(Host):
     def build(self, variant: str) -> nn.Module:
         self.check_variant(variant)
         model = create_generator(self.preset, **self.overrides)
-        if variant == "tsgl" and not isinstance(model.model[0], TSGLBottleneckStem):
+        return self.swap_encoder(model) if variant == "tsgl" else model
+
+    def swap_encoder(self, model: nn.Module) -> nn.Module:
+        """TSGL's encoder in the stem (sized for the host's width) and the structure-loss edge head."""
+        if not isinstance(model.model[0], TSGLBottleneckStem):
             last_down = model.model[1 + model.n_downsampling].ffc
             width = last_down.convl2l.out_channels + last_down.convl2g.out_channels
             replace_encoder(model, default_encoder(width, model.n_downsampling, self.encoder))
-        if variant == "tsgl" and not hasattr(model, "edge_head"):
+        if not hasattr(model, "edge_head"):
             structure = model.model[0].encoder.config.structure_channels
             model.edge_head = StructureEdgeHead(structure)
         return model
+
+    def load_pretrained(self, path: str) -> nn.Module:
+        return load_checkpoint(path)
 
     def predict(self, model: nn.Module, image: Tensor, mask: Tensor) -> Prediction:
         hole = 1 - mask

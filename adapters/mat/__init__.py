@@ -4,14 +4,17 @@ A reference generator and discriminator written here with upstream's module name
 ``G_ema`` / ``D`` state_dicts load with ``strict=True``; the StyleGAN2 ops are plain PyTorch.
 """
 
+from .checkpoint import load_checkpoint
 from .discriminator import DisBlock, Discriminator, DisFromRGB, MinibatchStdLayer
 from .first_stage import DecStyleBlock, FirstStage
 from .generator import Generator, SynthesisNet, check_inputs
+from .host import MATHost
 from .layers import Conv2dLayer, Conv2dLayerPartial, FullyConnectedLayer
 from .mapping import MappingNet
 from .modulated import NOISE_MODES, ModulatedConv2d, StyleConv, ToRGB
 from .presets import create_discriminator, create_generator, list_generators
 from .second_stage import ConvBlockDown, DecBlock, DecBlockFirstV2, Decoder, EncFromRGB, Encoder, ToStyle
+from .swap import replace_encoder
 from .transformer import BasicLayer, PatchMerging, PatchUpsampling, SwinTransformerBlock
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "FirstStage",
     "FullyConnectedLayer",
     "Generator",
+    "MATHost",
     "MappingNet",
     "MinibatchStdLayer",
     "ModulatedConv2d",
@@ -46,4 +50,6 @@ __all__ = [
     "create_discriminator",
     "create_generator",
     "list_generators",
+    "load_checkpoint",
+    "replace_encoder",
 ]

@@ -91,10 +91,11 @@ class MATHost(Host):
     def build(self, variant: str) -> nn.Module:
         self.check_variant(variant)
         model = create_generator(self.preset, **self.overrides)
-        if variant == "tsgl":
-            down_time = len(model.synthesis.first_stage.enc_conv)
-            replace_encoder(model, default_encoder(down_time, self.encoder))
-        return model
+        return self.swap_encoder(model) if variant == "tsgl" else model
+
+    def swap_encoder(self, model: nn.Module) -> nn.Module:
+        down_time = len(model.synthesis.first_stage.enc_conv)
+        return replace_encoder(model, default_encoder(down_time, self.encoder))
 
     def predict(self, model: nn.Module, image: Tensor, mask: Tensor) -> Prediction:
         if model.training:

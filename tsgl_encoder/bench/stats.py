@@ -63,3 +63,27 @@ def paired_bootstrap_interval(
     alpha = (1 - confidence) / 2
     low, high = np.quantile(means, [alpha, 1 - alpha])
     return PairedInterval(float(d.mean()), float(low), float(high), confidence, seeds, images)
+
+
+PSNR_CAP_DB = 100.0  # an error-free image has infinite PSNR: capped here so that differences stay finite
+
+
+def paired_differences(variant_runs: list[dict], baseline_runs: list[dict], set_name: str, metric: str) -> np.ndarray:
+    """``(seeds, images)`` per-image differences variant - baseline on one mask set, runs paired by seed.
+
+    Each run is ``{"seed": s, "per_image": {set_name: {metric: [values]}}}`` as the benchmark stores it;
+    PSNR is capped at :data:`PSNR_CAP_DB`.
+    """
+    baseline = {run["seed"]: run for run in baseline_runs}
+    rows = []
+    for run in variant_runs:
+        if run["seed"] not in baseline:
+            raise ValueError(f"seed {run['seed']} of the variant has no baseline run to pair with")
+        ours = np.asarray(run["per_image"][set_name][metric], np.float64)
+        theirs = np.asarray(baseline[run["seed"]]["per_image"][set_name][metric], np.float64)
+        if ours.shape != theirs.shape:
+            raise ValueError(f"{set_name}/{metric}: {ours.size} vs {theirs.size} images, not paired")
+        if metric == "psnr":
+            ours, theirs = np.minimum(ours, PSNR_CAP_DB), np.minimum(theirs, PSNR_CAP_DB)
+        rows.append(ours - theirs)
+    return np.stack(rows)

@@ -30,6 +30,23 @@ class Host(ABC):
     def predict(self, model: nn.Module, image: Tensor, mask: Tensor) -> Prediction:
         """Runs ``model`` on ``image (B, 3, H, W)`` in [-1, 1] with ``mask (B, 1, H, W)`` (1 = known)."""
 
+    def load_pretrained(self, path: str) -> nn.Module:
+        """The host's generator from a published checkpoint (its adapter's ``load_checkpoint``)."""
+        raise TypeError(f"host {self.name!r} ({type(self).__name__}) has no checkpoint loader: override "
+                        "load_pretrained to start from a checkpoint")
+
+    def swap_encoder(self, model: nn.Module) -> nn.Module:
+        """``model`` with TSGL's encoder in place of its own (every other weight kept)."""
+        raise TypeError(f"host {self.name!r} ({type(self).__name__}) does not say how to swap its encoder: "
+                        "override swap_encoder to start from a checkpoint")
+
+    def build_pretrained(self, variant: str, path: str) -> nn.Module:
+        """Substitution from a pretrained host: ``"own"`` is the checkpoint as it is; ``"tsgl"`` the same
+        checkpoint with TSGL's freshly initialised encoder swapped in."""
+        self.check_variant(variant)
+        model = self.load_pretrained(path).train()
+        return self.swap_encoder(model) if variant == "tsgl" else model
+
     def build_adversary(self, losses: LossWeights, width: int) -> Adversary | None:
         """The discriminator side (default: a PatchGAN of ``width`` channels); None without adversarial terms."""
         if losses.adversarial_weight <= 0 and losses.feature_matching <= 0:

@@ -46,6 +46,7 @@ class TrainConfig:
     discriminator_width: int = 64  # the default PatchGAN's width (hosts with their own discriminator ignore it)
     perceptual_weights: str | None = None  # local VGG-16/19 state_dict for LossWeights.perceptual / style
     resnet_pl_weights: str | None = None  # local ADE20k resnet50dilated encoder for LossWeights.resnet_pl
+    init_from: str | None = None  # a published host checkpoint to start from (Host.build_pretrained), else scratch
 
 
 def _distributed() -> tuple[int, int]:
@@ -98,7 +99,8 @@ class Trainer:
         self.host, self.variant, self.losses, self.config = host, variant, losses, config
         self.device = _device()
         torch.manual_seed(config.seed)
-        self.model = host.build(variant).to(self.device)
+        built = host.build(variant) if config.init_from is None else host.build_pretrained(variant, config.init_from)
+        self.model = built.to(self.device)
         self.generator = _wrap(Predictor(host, self.model), self.device)
         adversary = host.build_adversary(losses, config.discriminator_width)
         self.adversary = None if adversary is None else _wrap(adversary.to(self.device), self.device)
