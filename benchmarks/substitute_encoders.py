@@ -39,6 +39,7 @@ from torch.utils.data import Subset
 from adapters.ctsdg.host import CTSDGHost
 from adapters.lama.host import LamaHost
 from adapters.mat.host import MATHost
+from tsgl_encoder import __version__
 from tsgl_encoder.bench.data import embedded_dataset, folder_datasets
 from tsgl_encoder.bench.masks import create_mask_generator, eval_mask_set, lama_mask
 from tsgl_encoder.bench.metrics import MetricSuite
@@ -189,7 +190,7 @@ def run(args: argparse.Namespace) -> dict:
     if not args.resnet_pl_weights:
         say("no --resnet-pl-weights: LaMa's ResNet-PL term is left out")
 
-    results: dict = {"machine": machine(), "preset": args.preset, "size": size,
+    results: dict = {"version": __version__, "machine": machine(), "preset": args.preset, "size": size,
                      "seeds": list(preset.seeds), "sets": list(sets), "hosts": {}}
     started = time.perf_counter()
     for host_name, (host, train_config, losses) in hosts.items():
@@ -293,6 +294,32 @@ def interval_table(variants: dict, sets: list[str]) -> list[str]:
                 words = "TSGL " + interval.verdict(higher_is_better)
         lines.append(f"| {set_name} | " + " | ".join(cells) + f" | {words} |")
     return lines
+
+
+def readme_summary(results: dict, host_name: str = "lama") -> str:
+    """The README's table of a run: PSNR / SSIM (mean +- std over seeds) with each encoder, the paired 95%
+    interval of TSGL - own in PSNR, and one sentence counting what the intervals show."""
+    variants = results["hosts"][host_name]["variants"]
+    own, tsgl = variants["own"]["runs"], variants["tsgl"]["runs"]
+    lines = [f"tsgl-encoder {results.get('version', '?')}, {results['machine']}, {results['seconds']:.0f} s; "
+             f"mean +- std over seeds {results['seeds']}; interval: paired 95% bootstrap over evaluation images "
+             "and seeds", "", "| mask set | PSNR own | PSNR TSGL | SSIM own | SSIM TSGL | PSNR TSGL - own [95% CI] |",
+             "|---|---|---|---|---|---|"]
+    ahead = excluded = 0
+    for set_name in results["sets"]:
+        cells = []
+        for metric, digits in (("psnr", 2), ("ssim", 3)):
+            for data in (variants["own"], variants["tsgl"]):
+                mean, std = aggregate(data, set_name, metric)
+                cells.append(f"{mean:.{digits}f} ± {std:.{digits}f}")
+        interval = paired_bootstrap_interval(paired_differences(tsgl, own, set_name, "psnr"))
+        ahead += interval.mean > 0
+        excluded += interval.excludes_zero
+        lines.append(f"| {set_name} | " + " | ".join(cells) + f" | {interval.format()} |")
+    sets = len(results["sets"])
+    lines += ["", f"TSGL's mean PSNR is ahead on {ahead} of {sets} mask sets; {excluded} of the {sets} intervals "
+              "exclude zero."]
+    return "\n".join(lines)
 
 
 def write_grid(path: Path, host_name: str, examples: dict) -> None:

@@ -6,8 +6,10 @@ enters the FFC blocks as local 64 / global 192, without projection. Training add
 **edge head** (official ``up_high``: 3 FFC blocks and LaMa's decoder ending in a 1-channel sigmoid)
 on the deepest structure map, supervised with the Canny edges.
 
-Deviation: the official image head ends in ``tanh`` while its test code feeds images in [0, 1]; here
-the output is a sigmoid, like every LaMa generator of this library (image and output in [0, 1]).
+The official image head ends in ``tanh`` (its test code feeds images in [0, 1] and composites the
+tanh output with them); here the default is a sigmoid, like every LaMa generator of this library
+(image and output in [0, 1]); ``head="tanh"`` is the official head, which converted official weights
+use (:func:`adapters.lama.from_official_tsgl`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ TSGL_LAMA_KWARGS = dict(
 )
 
 
+HEADS = ("sigmoid", "tanh")  # the library's LaMa convention, the official TSGL(LaMa) head
+
+
 class TSGLLamaGenerator(FFCResNetGenerator):
     """``model(x)`` like LaMa (``x = cat(img * (1 - mask), mask)``, [0, 1], mask 1 = hole).
 
@@ -34,9 +39,12 @@ class TSGLLamaGenerator(FFCResNetGenerator):
     """
 
     def __init__(self, n_blocks: int = 9, edge_blocks: int = 3, encoder_preset: str = "tsgl_lama",
-                 **overrides) -> None:
+                 head: str = "sigmoid", **overrides) -> None:
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
         kwargs = {**TSGL_LAMA_KWARGS, **overrides}
-        super().__init__(output_nc=3, n_blocks=n_blocks, add_out_act="sigmoid", **kwargs)
+        super().__init__(output_nc=3, n_blocks=n_blocks, add_out_act=head, **kwargs)
+        self.head = head
         replace_encoder(self, encoder=create_encoder(encoder_preset), project=False)
         head = FFCResNetGenerator(output_nc=1, n_blocks=edge_blocks, add_out_act="sigmoid", **kwargs)
         self.edge_head = nn.Sequential(*head.model[2 + self.n_downsampling :])  # FFC blocks .. sigmoid, 1 channel
@@ -52,5 +60,6 @@ class TSGLLamaGenerator(FFCResNetGenerator):
 
 
 def tsgl_lama_512(**overrides) -> nn.Module:
-    """The official TSGL(LaMa) configuration: 38,609,348 parameters with the edge head."""
+    """The official TSGL(LaMa) configuration: 38,609,348 parameters with the edge head (``head="tanh"``:
+    the official output activation)."""
     return TSGLLamaGenerator(**overrides)
