@@ -342,19 +342,23 @@ def smooth(values: list[float], window: int = 9) -> np.ndarray:
 
 
 def write_curves(path: Path, host_name: str, host_result: dict) -> None:
-    """Generator L1 and total loss against step, per variant and seed (thin: logged values, thick: smoothed)."""
+    """Generator L1 and total loss against step: one colour per variant, one line style per seed (thin: the
+    logged values, thick: smoothed)."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    styles = ("-", "--", ":", "-.")
     for variant, data in host_result["variants"].items():
         color = "tab:blue" if variant == "own" else "tab:red"
-        for run in data["runs"]:
+        for index, run in enumerate(data["runs"]):
             steps = [h["step"] for h in run["history"]]
             for axis, key in zip(axes, ("l1", "g_total"), strict=True):
                 values = [h[key] for h in run["history"]]
                 axis.plot(steps, values, color=color, alpha=0.2, linewidth=0.8)
-                axis.plot(steps, smooth(values), color=color, label=f"{variant} seed {run['seed']}")
+                axis.plot(steps, smooth(values), color=color, linestyle=styles[index % len(styles)],
+                          label=f"{variant} seed {run['seed']}")
     titles = ("L1 (hole + valid, weighted)", "generator total (incl. edge loss for TSGL)")
     for axis, key in zip(axes, titles, strict=True):
         axis.set_xlabel("step")
+        axis.set_ylabel("loss (training batch)")
         axis.set_title(f"{host_name}: {key}", fontsize=10)
         axis.legend(fontsize=7)
     figure.tight_layout()

@@ -317,25 +317,24 @@ def sorted_fingerprint(state) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()[:16]
 
 
-@pytest.mark.parametrize("image_range", ["unit", "signed"])
-def test_official_tsgl_lama_mapping_loads_strictly_and_round_trips(tmp_path, image_range):
+def test_official_tsgl_lama_mapping_loads_strictly_and_round_trips(tmp_path):
     from adapters.lama.official import library_to_official_state
 
-    head = "tanh" if image_range == "unit" else "sigmoid"
-    source = randomized(lama.create_generator("tsgl_lama_512", head=head))
-    official = library_to_official_state(source.state_dict(), image_range)
-    assert (len(official), sorted_fingerprint(official)) == OFFICIAL_TSGL_LAMA
-    assert official["model_high_4.0.ffc.convl2g.weight"].shape[0] == 192  # the split 1/32 level
-    torch.save({f"module.{k}": v for k, v in official.items()}, tmp_path / "G.pth")  # nn.DataParallel keys
-    loaded = lama.from_official_tsgl(tmp_path / "G.pth", image_range=image_range)
-    assert loaded.head == head and not loaded.training
-    for key, value in source.state_dict().items():  # the stems' folding is exact up to float32 rounding
-        assert torch.allclose(loaded.state_dict()[key].double(), value.double(), atol=1e-6, rtol=0), key
+    source = randomized(lama.create_generator("tsgl_lama_512", head="tanh"))
+    for image_range, head in (("unit", "tanh"), ("signed", "sigmoid")):
+        official = library_to_official_state(source.state_dict(), image_range)
+        assert (len(official), sorted_fingerprint(official)) == OFFICIAL_TSGL_LAMA
+        assert official["model_high_4.0.ffc.convl2g.weight"].shape[0] == 192  # the split 1/32 level
+        torch.save({f"module.{k}": v for k, v in official.items()}, tmp_path / "G.pth")  # nn.DataParallel keys
+        loaded = lama.from_official_tsgl(tmp_path / "G.pth", image_range=image_range)
+        assert loaded.head == head and not loaded.training
+        for key, value in source.state_dict().items():  # the stems' folding is exact up to float32 rounding
+            assert torch.allclose(loaded.state_dict()[key].double(), value.double(), atol=1e-6, rtol=0), key
+    loaded = lama.from_official_tsgl(library_to_official_state(source.state_dict(), "unit"), image_range="unit")
     x = torch.cat([torch.rand(1, 3, 64, 64), (torch.rand(1, 1, 64, 64) > 0.7).float()], 1)
     with torch.no_grad():
-        expected, loaded_out = source.forward_with_edges(x), loaded.forward_with_edges(x)
-    for a, b in zip(expected, loaded_out, strict=True):
-        assert torch.allclose(a, b, atol=1e-4)
+        for a, b in zip(source.forward_with_edges(x), loaded.forward_with_edges(x), strict=True):
+            assert torch.allclose(a, b, atol=1e-4)
 
 
 def test_official_tsgl_lama_refuses_other_state_dicts(tmp_path):
