@@ -144,37 +144,40 @@ def run_host(host_name: str, checkpoint: Path, data: Path, mask_sets: list[str],
              size: int = 256, seed: int = 0, limit: int | None = None, batch_size: int = 4) -> dict:
     """Mode 3: inpaint ``data`` with a checkpoint on each fixed mask set, write the predictions, score them."""
     model, host = load_host(host_name, checkpoint)
+    model.to("cuda" if torch.cuda.is_available() else "cpu")
     problem = host.size_problem(size)
     if problem:
         raise ValueError(f"--size {size}: {host_name} {problem}")
     files = find_images(data)[:limit]
-    names = item_names(files, data)
-    images, skipped = {}, []
-    for index, (path, name) in enumerate(zip(files, names, strict=True)):
-        try:
-            images[index] = (name, to_unit_tensor(open_fitted(path, size)))
-        except UNREADABLE as error:
-            skipped.append(f"{path.name}: {error}")
+    entries = list(enumerate(zip(item_names(files, data), files, strict=True)))  # (mask index, (name, path))
     all_results = {}
     for mask_set in mask_sets:
-        folder = out / mask_set
-        predictions = _inpaint(model, host, images, mask_set, size, seed, batch_size, folder / "predictions")
+        folder, skipped = out / mask_set, []
+        predictions = _inpaint(model, host, entries, mask_set, size, seed, batch_size, folder / "predictions", skipped)
         title = f"{host_name} ({checkpoint.name}) on {mask_set}"
-        all_results[mask_set] = score(predictions, suite, folder, title, list(skipped),
+        all_results[mask_set] = score(predictions, suite, folder, title, skipped,
                                       {"checkpoint": str(checkpoint), "mask_set": mask_set, "seed": seed})
     return all_results
 
 
-def _inpaint(model, host, images: dict, mask_set: str, size: int, seed: int, batch_size: int,
-             folder: Path) -> Iterator[Sample]:
-    entries = list(images.items())
+def _inpaint(model, host, entries: list, mask_set: str, size: int, seed: int, batch_size: int, folder: Path,
+             skipped: list[str]) -> Iterator[Sample]:
+    """Reads, inpaints and writes the images batch by batch (image ``i`` gets mask ``i`` of the set)."""
     for start in tqdm(range(0, len(entries), batch_size), desc=f"inpaint {mask_set}", unit="batch"):
-        batch = entries[start : start + batch_size]
-        truth = torch.stack([image for _, (_, image) in batch])  # (B, 3, H, W) in [0, 1]
-        mask = torch.stack([fixed_mask(mask_set, index, size, size, seed) for index, _ in batch])
-        output = host.predict(model, truth * 2 - 1, mask).output.float().clamp(-1, 1)
+        batch = []
+        for index, (name, path) in entries[start : start + batch_size]:
+            try:
+                batch.append((index, name, to_unit_tensor(open_fitted(path, size))))
+            except UNREADABLE as error:
+                skipped.append(f"{path.name}: {error}")
+        if not batch:
+            continue
+        truth = torch.stack([image for _, _, image in batch])  # (B, 3, H, W) in [0, 1]
+        mask = torch.stack([fixed_mask(mask_set, index, size, size, seed) for index, _, _ in batch])
+        device = next(model.parameters()).device
+        output = host.predict(model, truth.to(device) * 2 - 1, mask.to(device)).output.float().clamp(-1, 1).cpu()
         composite = truth * mask + (output + 1) / 2 * (1 - mask)
-        for (_, (name, image)), inpainted, hole_mask in zip(batch, composite, mask, strict=True):
+        for (_, name, image), inpainted, hole_mask in zip(batch, composite, mask, strict=True):
             _save_png(inpainted, folder / f"{name}.png")
             yield name, inpainted, image, hole_mask
 
