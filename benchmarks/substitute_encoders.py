@@ -40,7 +40,7 @@ from adapters.ctsdg.host import CTSDGHost
 from adapters.lama.host import LamaHost
 from adapters.mat.host import MATHost
 from tsgl_encoder import __version__
-from tsgl_encoder.bench.data import embedded_dataset, folder_datasets
+from tsgl_encoder.bench.data import embedded_dataset, find_images, folder_datasets
 from tsgl_encoder.bench.masks import create_mask_generator, eval_mask_set, lama_mask
 from tsgl_encoder.bench.metrics import MetricSuite
 from tsgl_encoder.bench.stats import paired_bootstrap_interval, paired_differences
@@ -150,7 +150,7 @@ def host_settings(preset: Preset, args: argparse.Namespace) -> dict[str, tuple[H
         if problem:
             raise ValueError(f"host {name!r} {problem}, preset {args.preset!r} has {preset.size}")
         config = setting.train or preset.train
-        config = replace(config, steps=args.steps or config.steps, amp=args.amp or config.amp,
+        config = replace(config, steps=config.steps if args.steps is None else args.steps, amp=args.amp or config.amp,
                          workers=config.workers if args.workers is None else args.workers,
                          perceptual_weights=args.vgg_weights, resnet_pl_weights=args.resnet_pl_weights,
                          init_from=init_from.get(name))
@@ -366,6 +366,34 @@ def write_curves(path: Path, host_name: str, host_result: dict) -> None:
     plt.close(figure)
 
 
+def at_least(low: int):
+    """An argparse type: an integer >= ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive, non_negative = at_least(1), at_least(0)
+
+
+def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Bad arguments end in one line and exit status 2 (argparse's way), before any work starts."""
+    try:
+        host_settings(PRESETS[args.preset], args)
+        if args.data:
+            find_images(args.data)
+    except (ValueError, FileNotFoundError) as error:
+        parser.error(str(error))
+
+
 def host_file(text: str) -> tuple[str, str]:
     """``HOST=FILE`` of --init-from."""
     host, separator, path = text.partition("=")
@@ -381,8 +409,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--preset", default="quick", choices=sorted(PRESETS))
     parser.add_argument("--data", default=None, help="image folder (default: photos embedded in scikit-image)")
     parser.add_argument("--hosts", nargs="*", default=None, help="subset of hosts (default: all available)")
-    parser.add_argument("--seeds", type=int, nargs="*", default=None)
-    parser.add_argument("--steps", type=int, default=None, help="override the preset's step budget")
+    parser.add_argument("--seeds", type=non_negative, nargs="*", default=None)
+    parser.add_argument("--steps", type=positive, default=None, help="override the preset's step budget (>= 1)")
     parser.add_argument("--out", default="outputs/substitute_encoders")
     parser.add_argument("--resume", action="store_true", help="continue from checkpoints in --out")
     parser.add_argument("--inception", default=None, help="local TorchScript Inception file for FID")
@@ -395,9 +423,10 @@ def main(argv: list[str] | None = None) -> dict:
                         help="start both variants of HOST from its published checkpoint FILE (repeatable): 'own' "
                              "fine-tunes it as it is, 'tsgl' swaps in TSGL's encoder and keeps every other weight")
     parser.add_argument("--amp", action="store_true", help="mixed precision (float16 on CUDA, bfloat16 on CPU)")
-    parser.add_argument("--workers", type=int, default=None, help="data-loading processes")
+    parser.add_argument("--workers", type=non_negative, default=None, help="data-loading processes")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    check_arguments(parser, args)
     if "RANK" in os.environ and not dist.is_initialized():  # launched by torchrun
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     try:

@@ -64,7 +64,7 @@ def test_killed_and_resumed_run_matches_an_uninterrupted_one(tmp_path, datasets,
     host = tiny_host()
     full = train(host, variant, train_set, config(), tmp_path / "full", losses=LOSSES, progress=False)
     train(host, variant, train_set, config(), tmp_path / "killed", losses=LOSSES, progress=False, stop_after=2)
-    assert torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=False)["step"] == 2
+    assert torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=True)["step"] == 2
     resumed = train(host, variant, train_set, config(), tmp_path / "killed", losses=LOSSES, resume=True,
                     progress=False)
     assert resumed.step == full.step == 4
@@ -154,7 +154,7 @@ def test_torchrun_two_process_gloo_smoke(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "results.md").is_file()
-    state = torch.load(tmp_path / "lama" / "tsgl" / "seed0" / "checkpoint.pt", weights_only=False)
+    state = torch.load(tmp_path / "lama" / "tsgl" / "seed0" / "checkpoint.pt", weights_only=True)
     assert state["step"] == 2
 
 

@@ -104,7 +104,7 @@ def load_file(
 
 
 def _load_storage_bytes(map_location: str | torch.device) -> Callable[[bytes], Any]:
-    def load(data: bytes) -> Any:  # torch.storage._load_from_bytes, without weights_only=False
+    def load(data: bytes) -> Any:  # torch.storage._load_from_bytes, but restricted to tensors (weights_only)
         return torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
 
     return load

@@ -34,6 +34,8 @@ class PositionalNorm2d(nn.Module):
         self.eps = eps
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.numel() == 0:  # an empty batch: nothing to normalise (var() would warn about 0 degrees of freedom)
+            return x
         mean = x.mean(dim=1, keepdim=True)
         std = (x.var(dim=1, keepdim=True) + self.eps).sqrt()
         return (x - mean) / std

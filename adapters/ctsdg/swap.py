@@ -93,10 +93,10 @@ def replace_encoder(model: nn.Module, encoder: TSGLEncoder | None = None) -> nn.
     elif not isinstance(encoder, TSGLEncoder):
         raise TypeError(f"encoder must be a TSGLEncoder or None, got {type(encoder).__name__}")
     reference = next(model.parameters())
-    for name in names[:14]:
+    bridged = TSGLSkipEncoder(encoder).to(device=reference.device, dtype=reference.dtype)  # validates first ...
+    for name in names[:14]:  # ... then changes the model: a failed swap leaves it as it was
         delattr(model, name)
-    model.tsgl_encoder = TSGLSkipEncoder(encoder).to(device=reference.device, dtype=reference.dtype)
-    model.tsgl_encoder.train(model.training)  # the swapped-in part follows the model's mode
+    model.tsgl_encoder = bridged.train(model.training)  # the swapped-in part follows the model's mode
     model.forward = types.MethodType(_forward_with_tsgl, model)
     return model
 

@@ -104,9 +104,9 @@ def replace_encoder(model: nn.Module, encoder: TSGLEncoder | None = None) -> nn.
     dim = stage.conv_first.conv.weight.shape[0]
     reference = next(model.parameters())
     encoder = encoder or default_encoder(down_time)
-    del stage.conv_first, stage.enc_conv
+    bridged = TSGLFirstStageEncoder(encoder, down_time, dim).to(reference.device, reference.dtype)  # validates ...
+    del stage.conv_first, stage.enc_conv  # ... before the model changes: a failed swap leaves it as it was
     stage.tran[0], stage.tran[1] = nn.Identity().train(stage.training), nn.Identity().train(stage.training)
-    bridged = TSGLFirstStageEncoder(encoder, down_time, dim).to(reference.device, reference.dtype)
     stage.tsgl_encoder = bridged.train(stage.training)  # the swapped-in part follows the model's mode
     stage.forward = types.MethodType(_first_stage_with_tsgl, stage)
     return model

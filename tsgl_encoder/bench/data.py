@@ -58,7 +58,8 @@ def load_photo(path: str | None, height: int, width: int) -> torch.Tensor:
     else:
         if not Path(path).is_file():
             raise FileNotFoundError(f"no such image file: {path!r}")
-        array = np.asarray(Image.open(path).convert("RGB"))
+        with Image.open(path) as opened:
+            array = np.asarray(opened.convert("RGB"))
     return _to_tensor(Image.fromarray(array).resize((width, height), Image.Resampling.BICUBIC))[None]
 
 
@@ -191,9 +192,10 @@ class InpaintingDataset(Dataset):
 
 
 def _open(path: Path) -> Image.Image:
-    image = Image.open(path)
-    image.load()
-    return image
+    """The decoded image; the file is closed whether decoding works or not (no ResourceWarning)."""
+    with Image.open(path) as image:
+        image.load()
+        return image.copy()
 
 
 def split_indices(count: int, val_size: int, seed: int = 0) -> tuple[list[int], list[int]]:

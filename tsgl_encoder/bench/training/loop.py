@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from ...checkpoints import load_file
 from ...hub import atomic_write
 from ..data import InpaintingDataset, StepSampler
 from ..losses import PerceptualLoss
@@ -29,6 +31,7 @@ from .host import Host
 from .spec import LossNetworks, LossWeights, Prediction
 
 CHECKPOINT = "checkpoint.pt"
+PREVIOUS = "checkpoint.previous.pt"  # the one before: resume falls back to it when the latest is damaged
 
 
 @dataclass(frozen=True)
@@ -169,12 +172,16 @@ class Trainer:
         }
 
     def save(self, directory: Path) -> None:
+        """Writes ``checkpoint.pt`` atomically, keeping the one before as ``checkpoint.previous.pt``."""
         if _distributed()[0] == 0:
+            if (directory / CHECKPOINT).is_file():
+                os.replace(directory / CHECKPOINT, directory / PREVIOUS)
             atomic_write(directory / CHECKPOINT, lambda path: torch.save(self.state_dict(), path))
             (directory / "history.json").write_text(json.dumps(self.history))
 
-    def load(self, path: Path) -> None:
-        state = torch.load(path, map_location=self.device, weights_only=False)
+    def load(self, path: Path, state: dict | None = None) -> None:
+        """Continues from the checkpoint ``state`` (read from ``path`` when not given) of this same run."""
+        state = load_file(path, self.device) if state is None else state
         expected = {"host": self.host.name, "variant": self.variant, "config": asdict(self.config),
                     "losses": asdict(self.losses)}
         for key, value in expected.items():
@@ -195,6 +202,30 @@ class Trainer:
         self.step, self.history = state["step"], state["history"]
 
 
+def read_checkpoint(directory: Path, map_location: str | torch.device = "cpu") -> tuple[Path, dict] | None:
+    """``(path, state)`` of the newest readable checkpoint in ``directory``, or None when it has none.
+
+    A damaged ``checkpoint.pt`` (truncated, empty) falls back to ``checkpoint.previous.pt`` with a warning
+    naming both; when checkpoints exist but none can be read, ``ValueError`` names the folder.
+    """
+    problems = []
+    for path in (directory / CHECKPOINT, directory / PREVIOUS):
+        if not path.is_file():
+            continue
+        try:
+            state = load_file(path, map_location)
+        except ValueError as error:
+            problems.append(str(error))
+            continue
+        if problems or path.name == PREVIOUS:
+            latest = problems[0] if problems else f"{str(directory / CHECKPOINT)!r} is missing"
+            warnings.warn(f"resuming from the previous checkpoint {str(path)!r}: {latest}", stacklevel=3)
+        return path, state
+    if problems:
+        raise ValueError(f"no readable checkpoint in {str(directory)!r}: " + "; ".join(problems))
+    return None
+
+
 def train(host: Host, variant: str, dataset: InpaintingDataset, config: TrainConfig, out_dir: str | Path,
           losses: LossWeights | None = None, resume: bool = False, progress: bool = True,
           stop_after: int | None = None) -> Trainer:
@@ -207,8 +238,9 @@ def train(host: Host, variant: str, dataset: InpaintingDataset, config: TrainCon
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(host, variant, losses or host.native_losses, config)
-    if resume and (out_dir / CHECKPOINT).is_file():
-        trainer.load(out_dir / CHECKPOINT)
+    found = read_checkpoint(out_dir, trainer.device) if resume else None
+    if found is not None:
+        trainer.load(*found)
     rank, _ = _distributed()
     remaining = config.steps - trainer.step
     if stop_after is not None:
