@@ -31,7 +31,15 @@ from .hub import PretrainedMixin
 from .priors import StructurePriors
 from .structure import StructureStream
 from .texture import TextureStream
-from .validation import check_image, check_mask, value_checks_enabled
+from .validation import (
+    check_image,
+    check_like,
+    check_mask,
+    check_range,
+    value_checks_enabled,
+    warn_if_image_looks_unsigned,
+    warn_if_mask_looks_inverted,
+)
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,9 @@ class TSGLEncoder(PretrainedMixin, nn.Module):
     #: float rounding (oneDNN's channels-last kernels round ~2e-6 relative per conv, about 6x NCHW's).
     memory_format: torch.memory_format = torch.channels_last
     config_class = TSGLConfig  # what from_pretrained builds the encoder from
+    #: Checks of the value conventions (image in [-1, 1]; a mask with implausibly few known pixels warns once):
+    #: set False on an instance to feed other ranges on purpose. Shapes, dtypes, devices are always checked.
+    validate_inputs: bool = True
 
     def __init__(self, config: TSGLConfig | None = None) -> None:
         super().__init__()
@@ -270,6 +281,7 @@ class TSGLEncoder(PretrainedMixin, nn.Module):
     ) -> Tensor:
         """Validates the inputs and returns the mask as a {0, 1} tensor of the image's dtype."""
         check_image(image, "image", 3, self.size_divisor, "size_divisor")
+        check_like(image, "image", next(self.parameters()), "the encoder's weights")
         mask = check_mask(mask, "mask", image, self._check_values(image))
         batch, _, height, width = image.shape
         for name, prior, channels in (("edge", edge, 1), ("gray", gray, 1), ("smooth", smooth, 3)):
@@ -277,10 +289,16 @@ class TSGLEncoder(PretrainedMixin, nn.Module):
                 raise ValueError(
                     f"{name} must have shape {(batch, channels, height, width)}, got {tuple(prior.shape)}"
                 )
+            if prior is not None:
+                check_like(prior, name, image, "image")
         if self._check_values(image):
             for name, tensor in (("image", image), ("edge", edge), ("gray", gray), ("smooth", smooth)):
                 if tensor is not None and not torch.isfinite(tensor).all():
                     raise ValueError(f"{name} contains NaN or inf values")
+            if self.validate_inputs and image.numel():
+                check_range(image, mask, "image")
+                warn_if_image_looks_unsigned(image, mask, "image", self)
+                warn_if_mask_looks_inverted(mask, "mask", self)
         return mask
 
     def _check_values(self, tensor: Tensor) -> bool:

@@ -4,6 +4,10 @@ and the received value, instead of a shape error deep inside a network."""
 from __future__ import annotations
 
 import math
+import os
+import sys
+import warnings
+from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -37,6 +41,74 @@ def check_image(image: object, name: str, channels: int, size_divisor: int, divi
     return image
 
 
+RANGE_TOLERANCE = 1e-3  # values this far outside [-1, 1] are float rounding of a clamped image, not another range
+IMPLAUSIBLE_KNOWN_FRACTION = 0.15  # fewer known pixels than this: probably a 1 = hole mask
+
+
+def check_like(tensor: Tensor, name: str, reference: Tensor, reference_name: str) -> None:
+    """``tensor`` on ``reference``'s device and in its floating dtype (bool masks excepted), else a clear error."""
+    if tensor.device != reference.device:
+        raise ValueError(f"device mismatch: {name} is on {tensor.device}, {reference_name} on {reference.device}; "
+                         f"move both to one device")
+    if tensor.is_floating_point() and tensor.dtype != reference.dtype and not torch.is_autocast_enabled(
+            tensor.device.type):
+        raise TypeError(f"dtype mismatch: {name} is {tensor.dtype}, {reference_name} {reference.dtype}; convert one "
+                        f"(e.g. {name}.to({reference.dtype})), or run under torch.autocast")
+
+
+def _known_extrema(image: Tensor, mask: Tensor) -> tuple[float, float]:
+    """Min and max of ``image`` over the known pixels (hole pixels may hold anything: they are never read)."""
+    known = mask.bool().expand_as(image)
+    if not known.any():
+        return 0.0, 0.0
+    return float(image.masked_fill(~known, math.inf).min()), float(image.masked_fill(~known, -math.inf).max())
+
+
+def check_range(image: Tensor, mask: Tensor, name: str, low: float = -1.0, high: float = 1.0) -> None:
+    """Known pixels of ``image`` inside ``[low, high]`` up to rounding, with a hint for 0..255 pixels."""
+    lo, hi = _known_extrema(image, mask)
+    if lo < low - RANGE_TOLERANCE or hi > high + RANGE_TOLERANCE:
+        hint = " (0..255 pixels? use x / 127.5 - 1)" if hi > 2 and lo >= 0 else ""
+        raise ValueError(f"{name} must lie in [{low:g}, {high:g}], got values in [{lo:.4g}, {hi:.4g}]{hint}; "
+                         "set validate_inputs = False on the module to skip this check")
+
+
+_PACKAGE = Path(__file__).resolve().parent
+_LIBRARY_DIRS = tuple(f"{folder}{os.sep}" for folder in (Path(torch.__file__).resolve().parent, _PACKAGE,
+                                                          _PACKAGE.parent / "adapters"))
+
+
+def warn_user(message: str) -> None:
+    """``warnings.warn`` attributed to the first frame outside this library and torch: the user's call."""
+    frame, level = sys._getframe(0), 1
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_LIBRARY_DIRS):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)
+
+
+def warn_if_image_looks_unsigned(image: Tensor, mask: Tensor, name: str, owner: object) -> None:
+    """Warns once per ``owner`` when the known pixels of ``image`` (expected in [-1, 1]) are never negative but
+    some are positive: a [0, 1] image? (An all-zero image, a common placeholder, stays quiet.)"""
+    if getattr(owner, "_warned_image_range", False) or not mask.bool().any():
+        return
+    low, high = _known_extrema(image, mask)
+    if low >= 0 < high:
+        owner._warned_image_range = True
+        warn_user(f"{name} has no values below 0; this library's images lie in [-1, 1]. If yours is in [0, 1], "
+                  f"pass {name} * 2 - 1.")
+
+
+def warn_if_mask_looks_inverted(mask: Tensor, name: str, owner: object) -> None:
+    """Warns once per ``owner`` when ``mask`` (1 = known) has implausibly few known pixels: a 1 = hole mask?"""
+    if getattr(owner, "_warned_mask_convention", False) or mask.numel() == 0:
+        return
+    known = float(mask.float().mean())
+    if known < IMPLAUSIBLE_KNOWN_FRACTION:
+        owner._warned_mask_convention = True
+        warn_user(f"{name} marks only {known:.0%} of the pixels as known; this library's convention is "
+                  f"1 = known, 0 = hole. If your mask marks the holes with 1, pass 1 - {name}.")
+
+
 def check_mask(mask: object, name: str, image: Tensor, check_values: bool) -> Tensor:
     """A ``(B, 1, H, W)`` mask matching ``image``, bool or {0, 1} float (1 = known); returned in the image's dtype.
 
@@ -47,6 +119,9 @@ def check_mask(mask: object, name: str, image: Tensor, check_values: bool) -> Te
     expected = (image.shape[0], 1, *image.shape[-2:])
     if mask.shape != expected:
         raise ValueError(f"{name} must have shape {expected}, got {tuple(mask.shape)}")
+    if mask.device != image.device:
+        raise ValueError(f"device mismatch: {name} is on {mask.device}, the image on {image.device}; "
+                         "move both to one device")
     if mask.dtype != torch.bool:
         if not mask.is_floating_point():
             raise TypeError(f"{name} must be bool or floating point with values {{0, 1}}, got {mask.dtype}")
@@ -55,4 +130,5 @@ def check_mask(mask: object, name: str, image: Tensor, check_values: bool) -> Te
     return mask.to(image.dtype)
 
 
-__all__ = ["check_image", "check_mask", "value_checks_enabled"]
+__all__ = ["check_image", "check_like", "check_mask", "check_range", "value_checks_enabled",
+           "warn_if_image_looks_unsigned", "warn_if_mask_looks_inverted"]

@@ -4,7 +4,7 @@ from .checkpoint import load_checkpoint
 from .discriminator import Discriminator, EdgeDetector, StructureBranch, TextureBranch
 from .generator import Generator
 from .host import CTSDG_LOSSES, CTSDGAdversary, CTSDGHost
-from .presets import create_generator, list_generators
+from .presets import create_discriminator, create_generator, list_generators
 from .swap import TSGLSkipEncoder, parameters_by_part, replace_encoder
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "StructureBranch",
     "TSGLSkipEncoder",
     "TextureBranch",
+    "create_discriminator",
     "create_generator",
     "list_generators",
     "load_checkpoint",

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tsgl_encoder.validation import check_image, check_like, check_mask, value_checks_enabled
+
 from .bigff import BiGFF
 from .cfa import CFA
 from .init import init_weights as _init_weights
@@ -23,6 +25,24 @@ from .projection import Feature2Structure, Feature2Texture
 
 _ENCODER = ((64, "down-7"), (128, "down-5"), (256, "down-5"), (512, "down-3"), (512, "down-3"), (512, "down-3"),
             (512, "down-3"))  # fmt: skip
+
+
+SIZE_DIVISOR = 128  # seven stride-2 stages: the bottleneck is H/128 x W/128
+
+
+def check_inputs(input_image: torch.Tensor, input_edge: torch.Tensor, mask: torch.Tensor,
+                 image_channels: int = 3, edge_channels: int = 2) -> None:
+    """CTSDG's input rules, checked before any layer runs: a ``(B, 3, H, W)`` image, a ``(B, 2, H, W)``
+    ``cat(edge, gray)``, a ``(B, 1, H, W)`` mask, H and W multiples of 128, one device and dtype."""
+    check_image(input_image, "input_image", image_channels, SIZE_DIVISOR, "CTSDG's size_divisor")
+    if not isinstance(input_edge, torch.Tensor) or input_edge.ndim != 4 or input_edge.shape[1] != edge_channels:
+        got = tuple(input_edge.shape) if isinstance(input_edge, torch.Tensor) else type(input_edge).__name__
+        raise ValueError(f"input_edge must be cat(edge, gray) of shape (B, {edge_channels}, H, W), got {got}")
+    if input_edge.shape[0] != input_image.shape[0] or input_edge.shape[-2:] != input_image.shape[-2:]:
+        raise ValueError(f"input_edge must have shape {(input_image.shape[0], edge_channels, *input_image.shape[-2:])}"
+                         f" like input_image, got {tuple(input_edge.shape)}")
+    check_like(input_edge, "input_edge", input_image, "input_image")
+    check_mask(mask, "mask", input_image, value_checks_enabled(input_image))
 
 
 def _encoder(in_channels: int) -> list[PConvBNActiv]:
@@ -90,6 +110,8 @@ class Generator(nn.Module):
         Returns the generated image (tanh, [-1, 1]), the texture projection (tanh) and the edge projection (sigmoid).
         Hole pixels of the inputs never reach the output: partial convolutions multiply their input by the mask.
         """
+        check_inputs(input_image, input_edge, mask, self.ec_texture_1.conv.in_channels,
+                     self.ec_structure_1.conv.in_channels)
         textures = self._encode("texture", input_image, mask.expand(-1, input_image.shape[1], -1, -1))
         structures = self._encode("structure", input_edge, mask.expand(-1, input_edge.shape[1], -1, -1))
         return generate(self, textures, structures)

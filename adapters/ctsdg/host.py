@@ -29,8 +29,7 @@ from tsgl_encoder.bench.training import Adversary, Batch, Host, LossNetworks, Lo
 from tsgl_encoder.priors import StructurePriors
 
 from .checkpoint import load_checkpoint
-from .discriminator import Discriminator
-from .presets import create_generator
+from .presets import create_discriminator, create_generator
 from .swap import parameters_by_part, replace_encoder
 
 CTSDG_LOSSES = LossWeights(l1_hole=60.0, l1_valid=10.0, adversarial="nsgan", adversarial_weight=0.1,
@@ -49,7 +48,7 @@ class CTSDGAdversary(Adversary):
 
     def __init__(self, losses: LossWeights) -> None:
         super().__init__(losses)
-        self.network = Discriminator(image_in_channels=3, edge_in_channels=2)
+        self.network = create_discriminator()
 
     def _judge(self, image: Tensor, batch: Batch, is_real: bool) -> tuple[Tensor, Tensor]:
         return self.network(image, batch["gray"], batch["edge"], is_real=is_real)

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from tsgl_encoder import TSGLEncoder, create_encoder
 from tsgl_encoder.layers import mask_update
 
-from .generator import Levels, generate
+from .generator import Levels, check_inputs, generate
 
 SKIPS = ((64, 7), (128, 5), (256, 5), (512, 3), (512, 3), (512, 3), (512, 3))  # (channels, kernel) of ec_*_1..7
 REDUCTIONS = (2, 4, 8, 16, 32, 64)
@@ -69,7 +69,8 @@ class TSGLSkipEncoder(nn.Module):
 
 
 def _forward_with_tsgl(self: nn.Module, input_image: Tensor, input_edge: Tensor, mask: Tensor):
-    """CTSDG's forward with the TSGL encoder: same signature, same three outputs."""
+    """CTSDG's forward with the TSGL encoder: same signature, same rules (:func:`check_inputs`), same three outputs."""
+    check_inputs(input_image, input_edge, mask)
     textures, structures = self.tsgl_encoder(input_image, input_edge, mask)
     return generate(self, textures, structures)
 
@@ -99,8 +100,6 @@ def replace_encoder(model: nn.Module, encoder: TSGLEncoder | None = None) -> nn.
     model.tsgl_encoder = bridged.train(model.training)  # the swapped-in part follows the model's mode
     model.forward = types.MethodType(_forward_with_tsgl, model)
     return model
-
-
 
 
 def parameters_by_part(model: nn.Module) -> dict[str, int]:

@@ -4,7 +4,7 @@ from .checkpoint import load_checkpoint
 from .ffc import FFCResNetGenerator
 from .host import LamaHost
 from .official import from_official_tsgl
-from .presets import create_generator, list_generators
+from .presets import create_discriminator, create_generator, list_generators
 from .swap import TSGLBottleneckStem, default_encoder, parameters_by_part, replace_encoder
 from .tsgl_lama import TSGLLamaGenerator
 
@@ -13,6 +13,7 @@ __all__ = [
     "LamaHost",
     "TSGLBottleneckStem",
     "TSGLLamaGenerator",
+    "create_discriminator",
     "create_generator",
     "default_encoder",
     "from_official_tsgl",

@@ -200,11 +200,47 @@ class FFCResNetGenerator(nn.Module):
         if add_out_act:
             model.append(nn.Sigmoid() if add_out_act == "sigmoid" else nn.Tanh())
         self.model = nn.Sequential(*model)
-        self.n_downsampling = n_downsampling
+        self.input_nc, self.n_downsampling = input_nc, n_downsampling
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.model(x)
+        """``x`` ``(B, input_nc, H, W)`` -> ``(B, output_nc, H, W)``, for any H, W >= ``min_size``.
+
+        Sizes that are not multiples of ``2 ** n_downsampling`` are padded at the bottom / right (numpy's
+        'symmetric' mode, as upstream's dataset does with ``pad_out_to_modulo``) and the output is cropped back to
+        the input's size (as upstream's ``predict.py`` does); multiples run unpadded, exactly like upstream.
+        """
+        padded, (height, width) = self.pad_input(x)
+        return self.model(padded)[..., :height, :width]
+
+    @property
+    def min_size(self) -> int:
+        """The smallest side: the bottleneck's reflection padding needs 2 cells."""
+        return 2 ** (self.n_downsampling + 1)
+
+    def pad_input(self, x: Tensor) -> tuple[Tensor, tuple[int, int]]:
+        """Checks ``x`` against the generator's rules; returns it padded to a multiple of ``2 ** n_downsampling``
+        and its original ``(H, W)``."""
+        if not isinstance(x, Tensor) or x.ndim != 4 or x.shape[1] != self.input_nc:
+            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"LaMa input must be cat(img * (1 - mask), mask) of shape (B, {self.input_nc}, H, W), "
+                             f"got {got}")
+        height, width = x.shape[-2:]
+        if min(height, width) < self.min_size:
+            raise ValueError(f"LaMa with {self.n_downsampling} downsamplings needs H and W >= {self.min_size} "
+                             f"(2 ** (n_downsampling + 1)), got {height}x{width}")
+        return pad_symmetric(x, 2**self.n_downsampling), (height, width)
+
+
+def pad_symmetric(x: Tensor, multiple: int) -> Tensor:
+    """``x`` padded at the bottom and right to multiples of ``multiple`` by mirroring its edge rows / columns
+    (numpy's 'symmetric' mode: the edge pixel is repeated); unchanged when already a multiple."""
+    pad_h, pad_w = -x.shape[-2] % multiple, -x.shape[-1] % multiple
+    if pad_h:
+        x = torch.cat([x, x.flip(-2)[..., :pad_h, :]], dim=-2)
+    if pad_w:
+        x = torch.cat([x, x.flip(-1)[..., :pad_w]], dim=-1)
+    return x
 
 
 __all__ = ["FFC", "FFC_BN_ACT", "ConcatTupleLayer", "FFCResNetGenerator", "FFCResnetBlock", "FourierUnit",
-           "SpectralTransform"]
+           "SpectralTransform", "pad_symmetric"]

@@ -8,11 +8,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tsgl_encoder.bench.losses import PatchDiscriminator, StructureEdgeHead, r1_penalty
+from tsgl_encoder.bench.losses import StructureEdgeHead, r1_penalty
 from tsgl_encoder.bench.training import Adversary, Batch, Host, LossWeights, PatchGANAdversary, Prediction
 
 from .checkpoint import load_checkpoint
-from .presets import create_generator
+from .presets import create_discriminator, create_generator
 from .swap import TSGLBottleneckStem, default_encoder, replace_encoder
 
 # LaMa's configs (lama-fourier.yaml / big-lama.yaml): L1 on known pixels only (weight 10), non-saturating
@@ -42,7 +42,7 @@ class LamaAdversary(Adversary):
             raise ValueError(f"LaMa's adversarial loss is non-saturating: LossWeights.adversarial must be 'nsgan', "
                              f"got {losses.adversarial!r} (LamaHost(adversary='patchgan') takes hinge)")
         super().__init__(losses)
-        self.network = PatchDiscriminator(width=width, n_layers=4)
+        self.network = create_discriminator(width=width)
 
     def forward(self, batch: Batch, prediction: Prediction) -> Tensor:
         real = batch["image"].detach().requires_grad_(self.losses.r1 > 0)
@@ -107,8 +107,9 @@ class LamaHost(Host):
         stem = model.model[0]
         if not isinstance(stem, TSGLBottleneckStem):
             return Prediction(model(x) * 2 - 1)
-        bottleneck, features = stem.encode(x)
-        output = model.model[1:](bottleneck) * 2 - 1
+        padded, (height, width) = model.pad_input(x)
+        bottleneck, features = stem.encode(padded)
+        output = model.model[1:](bottleneck)[..., :height, :width] * 2 - 1
         head = model.edge_head
         if isinstance(head, StructureEdgeHead):
             edge = head(features.structure[-1], features.structure_mask)

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from torch import nn
 
+from tsgl_encoder.bench.losses import PatchDiscriminator
+
 from .ffc import FFCResNetGenerator
 from .tsgl_lama import tsgl_lama_512
 
@@ -38,3 +40,13 @@ def create_generator(name: str, **overrides) -> nn.Module:
     if name not in _GENERATORS:
         raise ValueError(f"unknown LaMa generator {name!r}; available: {list_generators()}")
     return _GENERATORS[name](**overrides)
+
+
+def create_discriminator(name: str = "lama_fourier", **overrides) -> PatchDiscriminator:
+    """The discriminator LaMa trains preset ``name`` with: pix2pixHD's ``NLayerDiscriminator`` (``ndf`` 64,
+    4 layers, BatchNorm; ``configs/training/discriminator/pix2pixhd_nlayer.yaml``), as
+    :class:`~tsgl_encoder.bench.losses.PatchDiscriminator` (same layers; module names ``layers.i`` for
+    upstream's ``model{i}``). Overrides (``width``, ``n_layers``, ``in_channels``) replace its arguments."""
+    if name not in _GENERATORS:
+        raise ValueError(f"unknown LaMa generator {name!r}; available: {list_generators()}")
+    return PatchDiscriminator(**{"width": 64, "n_layers": 4, **overrides})

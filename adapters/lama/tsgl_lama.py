@@ -52,11 +52,12 @@ class TSGLLamaGenerator(FFCResNetGenerator):
     def forward_with_edges(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``(image, edge)``: the inpainted image and the edge map predicted from the structure stream."""
         stem = self.model[0]
-        bottleneck, features = stem.encode(x)
+        padded, (height, width) = self.pad_input(x)
+        bottleneck, features = stem.encode(padded)
         structure = features.structure[-1][..., : bottleneck[0].shape[-2], : bottleneck[0].shape[-1]]
         image = self.model[1:](bottleneck)
         edge = self.edge_head(tuple(structure.split(stem.split, dim=1)))
-        return image, edge
+        return image[..., :height, :width], edge[..., :height, :width]
 
 
 def tsgl_lama_512(**overrides) -> nn.Module:

@@ -14,7 +14,7 @@ from .mapping import MappingNet
 from .modulated import NOISE_MODES, ModulatedConv2d, StyleConv, ToRGB
 from .presets import create_discriminator, create_generator, list_generators
 from .second_stage import ConvBlockDown, DecBlock, DecBlockFirstV2, Decoder, EncFromRGB, Encoder, ToStyle
-from .swap import replace_encoder
+from .swap import default_encoder, parameters_by_part, replace_encoder
 from .transformer import BasicLayer, PatchMerging, PatchUpsampling, SwinTransformerBlock
 
 __all__ = [
@@ -49,7 +49,9 @@ __all__ = [
     "check_inputs",
     "create_discriminator",
     "create_generator",
+    "default_encoder",
     "list_generators",
     "load_checkpoint",
+    "parameters_by_part",
     "replace_encoder",
 ]
