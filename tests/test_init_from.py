@@ -8,6 +8,7 @@ import torch
 
 import adapters.lama as lama
 from adapters.lama.host import LamaHost
+from tsgl_encoder.bench import benchmark as benchmark_program
 
 CONFIG = """\
 generator:
@@ -50,7 +51,7 @@ def test_own_keeps_the_checkpoint_and_tsgl_keeps_everything_but_the_encoder(tmp_
 
 def test_init_from_smoke_run_reports_the_start_and_paired_intervals(tmp_path, load_script):
     pretrained_lama(tmp_path / "lama")
-    benchmark = load_script("benchmarks/substitute_encoders.py")
+    benchmark = benchmark_program
     preset = benchmark.PRESETS["smoke"]
     benchmark.PRESETS["smoke2"] = benchmark.replace(preset, size=64, eval_images=2)  # 2 images: intervals
     try:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import tsgl_encoder
+from tsgl_encoder.bench import benchmark as benchmark_program
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "quick_results.json"
@@ -15,6 +16,6 @@ def test_readme_quick_table_is_the_committed_results_of_this_version(load_script
     results = json.loads(RESULTS.read_text())
     assert results["version"] == tsgl_encoder.__version__, "re-run the quick preset for this version"
     assert results["preset"] == "quick"
-    summary = load_script("benchmarks/substitute_encoders.py").readme_summary(results)
+    summary = benchmark_program.readme_summary(results)
     assert summary in (ROOT / "README.md").read_text()
     assert (ROOT / "benchmarks" / "results" / "quick_results.md").read_text().startswith("# Substituting the encoders")

@@ -15,6 +15,7 @@ import adapters.ctsdg as ctsdg
 import adapters.lama as lama
 import adapters.mat as mat
 from tsgl_encoder import TSGLEncoder, create_encoder, get_config
+from tsgl_encoder.bench import benchmark as benchmark_program
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -297,7 +298,7 @@ def test_no_readable_checkpoint_names_the_folder(tmp_path):
 def test_bad_benchmark_arguments_give_one_line_and_status_2(arguments, message, tmp_path, load_script, capsys):
     (tmp_path / "empty").mkdir()
     arguments = [str(tmp_path / "empty") if a == "EMPTY" else a for a in arguments]
-    benchmark = load_script("benchmarks/substitute_encoders.py")
+    benchmark = benchmark_program
     with pytest.raises(SystemExit) as stop:  # argparse's exit: a usage line and one error line, no traceback
         benchmark.main([*arguments, "--out", str(tmp_path / "out")])
     assert stop.value.code == 2

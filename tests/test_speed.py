@@ -1,14 +1,16 @@
-"""benchmarks/speed.py: its --smoke path and its verdicts (no timing assertions)."""
+"""tsgl-speed (tsgl_encoder.bench.speed): its --smoke path and its verdicts (no timing assertions)."""
 
 import json
 
 import torch
 import torch.nn.functional as F
 
+from tsgl_encoder.bench import speed as speed_program
+
 
 def test_smoke_writes_both_files_and_the_plot(tmp_path, load_script):
     arguments = ["--smoke", "--forward-batches", "1", "2", "--out", str(tmp_path), "--no-progress"]
-    report = load_script("benchmarks/speed.py").main(arguments)
+    report = speed_program.main(arguments)
     saved = json.loads((tmp_path / "speed.json").read_text())
     assert saved["machine"]["torch"] and saved["matmul_gflops"] > 0 and saved["rows"] == report["rows"]
     rows = [r for r in saved["rows"] if "skipped" not in r]
@@ -26,7 +28,7 @@ def test_smoke_writes_both_files_and_the_plot(tmp_path, load_script):
 
 
 def test_targets_say_met_or_missed_and_by_how_much(load_script):
-    speed = load_script("benchmarks/speed.py")
+    speed = speed_program
 
     def row(size, ms, memory=1000.0, **keys):
         return {"subject": "tsgl_base", "variant": "tsgl", "mode": "forward", "batch": 1, "size": size,

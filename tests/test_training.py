@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from adapters.lama.host import LamaHost
+from tsgl_encoder.bench import benchmark as benchmark_program
 from tsgl_encoder.bench.data import (
     InpaintingDataset,
     SampleSpec,
@@ -131,7 +132,7 @@ def test_benchmark_smoke_writes_results_for_both_encoders(tmp_path):
 
 
 def test_benchmark_refuses_sizes_a_host_cannot_take(load_script):
-    benchmark = load_script("benchmarks/substitute_encoders.py")
+    benchmark = benchmark_program
     preset = replace(benchmark.PRESETS["smoke"], size=64)
     args = benchmark.argparse.Namespace(hosts=None, steps=None, amp=False, workers=None, vgg_weights=None,
                                         resnet_pl_weights=None, preset="x", init_from=None)

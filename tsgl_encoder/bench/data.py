@@ -27,6 +27,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, Sampler
 
 from ..priors import canny_edges, rgb_to_gray, to_unit_range
+from .extras import require
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 BUNDLED_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "hubble_deep_field", "retina",
@@ -41,8 +42,7 @@ def bundled_photo(name: str = "astronaut") -> np.ndarray:
     """``(H, W, 3)`` uint8 photo from scikit-image's bundled data (gray ones repeated to RGB)."""
     if name not in BUNDLED_PHOTOS:
         raise ValueError(f"unknown bundled photo {name!r}; available: {BUNDLED_PHOTOS}")
-    from skimage import data
-
+    data = require("skimage.data", "the embedded default photos")
     photo = data.stereo_motorcycle()[0] if name == "motorcycle_left" else getattr(data, name)()
     if photo.ndim == 2:
         photo = np.repeat(photo[..., None], 3, axis=2)

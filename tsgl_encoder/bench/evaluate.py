@@ -262,5 +262,11 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit(2) from None
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The ``tsgl-evaluate`` console script (``main`` returns its results; a script's return value would become
+    its exit status)."""
     main()
+
+
+if __name__ == "__main__":
+    cli()

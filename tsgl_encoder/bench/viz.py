@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from einops import rearrange
 
+from .extras import pyplot
+
 
 def to_rgb_array(image: torch.Tensor) -> np.ndarray:
     """``(3, H, W)`` in [-1, 1] -> ``(H, W, 3)`` float array in [0, 1]."""
@@ -42,11 +44,7 @@ def print_parameter_table(before: dict[str, int], after: dict[str, int], labels:
 
 def save_side_by_side(path: str, panels: dict[str, torch.Tensor], title: str) -> None:
     """One row of ``(1, 3, H, W)`` images in [0, 1], titled, written as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     figure, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6))
     for axis, (name, picture) in zip(axes, panels.items(), strict=True):
         axis.imshow(rearrange(picture[0].detach().float().clamp(0, 1), "c h w -> h w c").cpu().numpy())
@@ -64,11 +62,7 @@ def save_grid(path: str | os.PathLike, rows: list[list[torch.Tensor]], columns: 
               row_labels: list[str] | None = None) -> None:
     """Image grid as a PNG: ``rows`` of ``(3, H, W)`` images in [0, 1], one titled column per entry of ``columns``
     (e.g. masked input / output / ground truth); ``row_labels`` name the rows on the left."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     figure, axes = plt.subplots(len(rows), len(columns), figsize=(2 * len(columns), 2 * len(rows) + 0.5),
                                 squeeze=False)
     for r, row in enumerate(rows):

