@@ -19,15 +19,17 @@ The output is the pyramid ``[f_1 .. f_{K+1}]``, finest first.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
+from timm.models import FeatureInfo
 from torch import Tensor, nn
 
 from .balance import CrossLayerBalance, PyramidProjection
 from .guidance import GuidanceBlock, SplitGuidanceBlock
-from .hub import PretrainedMixin
+from .hub import ConfigHubMixin
 from .priors import StructurePriors
 from .structure import StructureStream
 from .texture import TextureStream
@@ -72,6 +74,9 @@ class TSGLConfig:
     edge_sigma: float = 2.0
 
     def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):  # lists (from JSON) become the tuples the fields declare
+            if isinstance(getattr(self, field.name), list):
+                object.__setattr__(self, field.name, tuple(getattr(self, field.name)))
         scales = len(self.structure_channels)
         expected = {
             "structure_kernels": (len(self.structure_kernels), scales),
@@ -103,7 +108,7 @@ class TSGLConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown TSGLConfig fields {unknown}; known fields: {sorted(known)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+        return cls(**values)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -139,6 +144,19 @@ def caller_memory_format(image: Tensor) -> torch.memory_format:
     return torch.channels_last if strictly_channels_last else torch.contiguous_format
 
 
+def select_levels(out_indices: Sequence[int] | None, num_levels: int) -> tuple[int, ...]:
+    """``out_indices`` as a tuple of level indices (negative ones count from the deepest); None = all levels."""
+    if out_indices is None:
+        return tuple(range(num_levels))
+    if isinstance(out_indices, int) or not all(isinstance(i, int) for i in out_indices):
+        raise TypeError(f"out_indices must be a sequence of ints, got {out_indices!r}")
+    selected = tuple(i % num_levels if -num_levels <= i < num_levels else None for i in out_indices)
+    if not selected or None in selected or list(selected) != sorted(set(selected)):
+        raise ValueError(f"out_indices must be distinct increasing level indices in [-{num_levels}, {num_levels}), "
+                         f"got {tuple(out_indices)}")
+    return selected
+
+
 class TSGLFeatures(NamedTuple):
     """What :meth:`TSGLEncoder.forward_features` returns (all lists finest first)."""
 
@@ -150,7 +168,32 @@ class TSGLFeatures(NamedTuple):
     texture_stem: Tensor | None = None  # T_0 (B, texture_dim, H, W): the texture stream at full resolution
 
 
-class TSGLEncoder(PretrainedMixin, nn.Module):
+MODEL_CARD = """---
+{{ card_data }}
+---
+
+# TSGL encoder
+
+The encoder of TSGL ("Thinking inside the Convolution for Image Inpainting: Reconstructing Texture via
+Structure under Global and Local Side", {{ paper_url }}) as a feature-pyramid backbone, saved by the
+`tsgl-encoder` library (`config.json`: its `TSGLConfig`; `model.safetensors`: the weights).
+
+```python
+from tsgl_encoder import TSGLEncoder
+
+encoder = TSGLEncoder.from_pretrained("path/to/this/folder").eval()
+pyramid = encoder(image, mask)  # image (B, 3, H, W) in [-1, 1]; mask (B, 1, H, W), 1 = known
+```
+
+Official code of the method: {{ repo_url }}
+"""
+
+
+class TSGLEncoder(
+    nn.Module, ConfigHubMixin, library_name="tsgl-encoder", license="apache-2.0", model_card_template=MODEL_CARD,
+    repo_url="https://github.com/htyjers/ConvInpaint-TSGL", paper_url="https://arxiv.org/abs/2602.03013",
+    tags=["image-inpainting", "feature-pyramid"],
+):
     """The TSGL encoder as a feature-pyramid backbone.
 
     Inputs: ``image (B, 3, H, W)`` in [-1, 1]; ``mask (B, 1, H, W)`` bool or {0, 1} float with
@@ -158,6 +201,11 @@ class TSGLEncoder(PretrainedMixin, nn.Module):
     computed from the masked image (see :mod:`tsgl_encoder.priors`) when not given. Every input is
     multiplied by the mask, so pixels inside the hole never influence any output.
     ``H`` and ``W`` must be multiples of :attr:`size_divisor`.
+
+    ``out_indices`` selects the levels :meth:`forward` returns (default: all); :attr:`feature_info` is
+    timm's ``FeatureInfo`` (``channels()``, ``reduction()``, ``module_name()`` of the selected levels,
+    ``len()`` and ``[i]`` over all), and :attr:`out_channels` / :attr:`reductions` follow the selection.
+    Hub conventions (``save_pretrained`` / ``from_pretrained`` / ``push_to_hub``): :mod:`tsgl_encoder.hub`.
     """
 
     #: The layout the two streams compute in (set it on an instance or on the class). ``channels_last`` makes
@@ -165,12 +213,12 @@ class TSGLEncoder(PretrainedMixin, nn.Module):
     #: in the image's own layout. ``torch.contiguous_format`` is the plain NCHW path: the same outputs up to
     #: float rounding (oneDNN's channels-last kernels round ~2e-6 relative per conv, about 6x NCHW's).
     memory_format: torch.memory_format = torch.channels_last
-    config_class = TSGLConfig  # what from_pretrained builds the encoder from
+    config_class = TSGLConfig  # what from_pretrained builds the encoder from (hub.ConfigHubMixin)
     #: Checks of the value conventions (image in [-1, 1]; a mask with implausibly few known pixels warns once):
     #: set False on an instance to feed other ranges on purpose. Shapes, dtypes, devices are always checked.
     validate_inputs: bool = True
 
-    def __init__(self, config: TSGLConfig | None = None) -> None:
+    def __init__(self, config: TSGLConfig | None = None, out_indices: Sequence[int] | None = None) -> None:
         super().__init__()
         self.config = config = config or TSGLConfig()
         # value checks (binary mask, NaN/inf) read tensor values: free on CPU, a host-device sync on a GPU,
@@ -206,25 +254,26 @@ class TSGLEncoder(PretrainedMixin, nn.Module):
             out_channels = tuple(config.pyramid_channels)
             modules = [f"projections.{i}" for i in range(num_scales)] + ["balance"]
 
-        self.out_channels: tuple[int, ...] = out_channels
-        self.reductions: tuple[int, ...] = tuple(2 ** (i + 1) for i in range(len(out_channels)))
-        self.size_divisor: int = self.reductions[-1]
+        levels = [{"num_chs": c, "reduction": 2 ** (i + 1), "module": m}
+                  for i, (c, m) in enumerate(zip(out_channels, modules, strict=True))]
+        self.out_indices: tuple[int, ...] = select_levels(out_indices, len(levels))
+        self.feature_info = FeatureInfo(levels, self.out_indices)
+        self.out_channels: tuple[int, ...] = tuple(self.feature_info.channels())
+        self.reductions: tuple[int, ...] = tuple(self.feature_info.reduction())
+        self.size_divisor: int = levels[-1]["reduction"]  # every level is computed, whichever are returned
         self.depth: int = len(self.out_channels)
         self.output_stride: int = self.reductions[-1]
-        self.feature_info: list[dict] = [
-            {"num_chs": c, "reduction": r, "module": m}
-            for c, r, m in zip(self.out_channels, self.reductions, modules, strict=True)
-        ]
 
     # ----------------------------------------------------------------- forward
     def forward(
         self, image: Tensor, mask: Tensor, edge: Tensor | None = None, gray: Tensor | None = None,
         smooth: Tensor | None = None,
     ) -> list[Tensor]:
-        """The feature pyramid ``[f_1 .. f_{K+1}]``: :attr:`out_channels` at :attr:`reductions`."""
+        """The feature pyramid ``[f_1 .. f_{K+1}]`` (the levels of :attr:`out_indices`): :attr:`out_channels` at
+        :attr:`reductions`."""
         pyramid = self._encode(image, mask, edge, gray, smooth).pyramid  # validates the inputs first
         layout = caller_memory_format(image)
-        return [f.contiguous(memory_format=layout) for f in pyramid]
+        return [pyramid[i].contiguous(memory_format=layout) for i in self.out_indices]
 
     def forward_features(
         self, image: Tensor, mask: Tensor, edge: Tensor | None = None, gray: Tensor | None = None,
