@@ -68,7 +68,8 @@ def main() -> None:
     panels += [(f"f{i} 1/{r} ({f.shape[1]} ch)", feature_pca_rgb(f[0]))
                for i, (f, r) in enumerate(zip(features.pyramid, encoder.reductions, strict=True), 1)]
     columns = (len(panels) + 1) // 2
-    figure, axes = plt.subplots(2, columns, figsize=(2.8 * columns, 6.2))
+    # constrained layout reserves room for every panel's title (tight_layout let row 2's titles cover row 1)
+    figure, axes = plt.subplots(2, columns, figsize=(2.8 * columns, 7.0), layout="constrained")
     for axis in axes.flat[len(panels):]:
         axis.axis("off")
     for axis, (title, picture) in zip(axes.flat, panels, strict=False):  # axes may outnumber panels
@@ -78,7 +79,6 @@ def main() -> None:
     figure.suptitle(
         f"TSGL encoder ({args.preset}, {weights})\npyramid levels shown as their first 3 principal components"
     )
-    figure.tight_layout()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=110)

@@ -3,6 +3,6 @@
 from .encoder import TSGLConfig, TSGLEncoder, TSGLFeatures
 from .registry import create_encoder, get_config, list_encoders
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = ["TSGLConfig", "TSGLEncoder", "TSGLFeatures", "create_encoder", "get_config", "list_encoders"]
