@@ -71,3 +71,26 @@ def test_the_installed_wheel_runs_its_commands_outside_the_repository(wheel, tmp
         timeout=600)
     assert (tmp_path / "smoke" / "results.md").read_text().startswith("# Substituting the encoders")
     assert list((tmp_path / "smoke").glob("*.png"))
+
+
+def test_this_environment_passes_pip_check(tmp_path):
+    run([sys.executable, "-m", "pip", "check"], tmp_path)
+
+
+def test_the_encoder_and_adapters_need_none_of_the_bench_extra(tmp_path):
+    """``pip install tsgl-encoder`` without ``[bench]``: scikit-image, matplotlib and scikit-learn made
+    unimportable, the encoder and every adapter still import and run; the benchmark names the extra."""
+    for name in ("skimage", "matplotlib", "sklearn"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(f"raise ImportError('{name} is not installed')\n")
+    script = (
+        "import torch, adapters.lama, adapters.ctsdg, adapters.mat\n"
+        "from tsgl_encoder import create_encoder\n"
+        "create_encoder('tsgl_tiny').eval()(torch.rand(1, 3, 64, 64) * 2 - 1, torch.ones(1, 1, 64, 64))\n"
+        "from tsgl_encoder.bench.data import bundled_photo\n"
+        "try:\n    bundled_photo()\nexcept ImportError as error:\n    print(error)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'install the benchmark extra: pip install "tsgl-encoder[bench]"' in result.stdout
