@@ -52,3 +52,48 @@ def make_inputs():
 def tiny():
     torch.manual_seed(0)
     return create_encoder("tsgl_tiny").eval()
+
+
+class MATForward(torch.nn.Module):
+    """MAT's forward with tensors only (c = None, constant noise), as an exporter needs it."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.model(image, mask, z, None, noise_mode="const")
+
+
+def swapped_host(name: str) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...]]:
+    """A small swapped host and inputs in its own conventions."""
+    import adapters.ctsdg as ctsdg
+    import adapters.lama as lama
+    import adapters.mat as mat
+    from tsgl_encoder.priors import StructurePriors
+
+    torch.manual_seed(0)
+    image = torch.rand(1, 3, 128, 128) * 2 - 1
+    known = torch.ones(1, 1, 128, 128)
+    known[..., 30:80, 40:100] = 0
+    if name == "lama":
+        model = lama.replace_encoder(lama.create_generator("lama_fourier", ngf=16, n_blocks=1))
+        return model, (torch.cat([(image + 1) / 2 * known, 1 - known], 1),)
+    if name == "ctsdg":
+        model = ctsdg.replace_encoder(ctsdg.create_generator(), create_encoder("tsgl_tiny"))
+        edge, gray, _ = StructurePriors(with_smooth=False)(image * known, known)
+        return model, (image * known, torch.cat([edge, gray], 1) * known, known)
+    tiny = {"img_resolution": 128, "z_dim": 32, "w_dim": 32,
+            "synthesis_kwargs": {"first_stage_dim": 12, "channel_max": 16}}
+    model = mat.replace_encoder(mat.create_generator("mat_256", **tiny), mat.default_encoder(4, "tsgl_tiny"))
+    return MATForward(model), (image, known, torch.randn(1, 32))
+
+
+def flat(output) -> list[torch.Tensor]:
+    return [output] if isinstance(output, torch.Tensor) else [t for item in output for t in flat(item)]
+
+
+def seeded(fn, *inputs) -> list[torch.Tensor]:
+    torch.manual_seed(7)  # MAT draws its bottleneck dropout maps in eval mode too (upstream's design)
+    with torch.no_grad():
+        return flat(fn(*inputs))

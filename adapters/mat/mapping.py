@@ -49,8 +49,9 @@ class MappingNet(nn.Module):
         if self.z_dim > 0:
             parts.append(normalize_2nd_moment(z.to(torch.float32)))
         if self.c_dim > 0:
-            parts.append(normalize_2nd_moment(self.embed(c.to(torch.float32))))
-        x = torch.cat(parts, dim=1)  # (B, z_dim + embed_features)
+            parts.append(normalize_2nd_moment(self.embed(c.to(self.embed.weight.dtype)).float()))
+        # normalised in float32 as upstream, then computed in the weights' dtype (bfloat16 weights run too)
+        x = torch.cat(parts, dim=1).to(self.fc0.weight.dtype)  # (B, z_dim + embed_features)
         for idx in range(self.num_layers):
             x = getattr(self, f"fc{idx}")(x)  # (B, w_dim)
 
