@@ -1,11 +1,15 @@
 """tsgl-speed (tsgl_encoder.bench.speed): its --smoke path and its verdicts (no timing assertions)."""
 
+import copy
 import json
 
 import torch
 import torch.nn.functional as F
 
+from tsgl_encoder import create_encoder
 from tsgl_encoder.bench import speed as speed_program
+from tsgl_encoder.bench import speed_official
+from tsgl_encoder.bench.official import OfficialEncoder
 
 
 def test_smoke_writes_both_files_and_the_plot(tmp_path, load_script):
@@ -25,6 +29,41 @@ def test_smoke_writes_both_files_and_the_plot(tmp_path, load_script):
     table = (tmp_path / "speed.md").read_text()
     assert "## Targets" in table and "| lama_tiny | tsgl | forward | 64 | 1 |" in table
     assert (tmp_path / "speed_scaling.png").stat().st_size > 5000
+
+
+def test_smoke_with_a_stand_in_for_the_official_encoder_writes_the_comparison(tmp_path, monkeypatch):
+    """The official code is the user's clone; here a stand-in (a twin of tsgl_tiny, same weights) takes its
+    place, so the timing, ratios, differences and GEMM shares are exercised, not the official import."""
+    torch.manual_seed(0)
+    library = create_encoder("tsgl_tiny").eval()
+    twin = copy.deepcopy(library)
+    stand_in = OfficialEncoder(lambda image, mask, edge, smooth, gray: twin(image, mask, edge=edge, gray=gray),
+                               library)
+    monkeypatch.setattr(speed_program, "load_official", lambda root, checkpoint=None: stand_in)
+    report = speed_program.main(["--smoke", "--official", str(tmp_path), "--out", str(tmp_path / "out"),
+                                 "--no-progress"])
+    saved = json.loads((tmp_path / "out" / "speed.json").read_text())
+    rows = {r["variant"]: r for r in saved["official"]["rows"]}
+    assert saved["official"] == report["official"] and set(rows) == {
+        "official fp32", "tsgl_base fp32", "tsgl_base bf16 weights", "tsgl_base bf16 autocast"}
+    assert rows["official fp32"]["vs_official"] == 1.0 and rows["tsgl_base fp32"]["max_rel_diff"] == 0.0
+    assert 0 < rows["tsgl_base bf16 weights"]["max_rel_diff"] < 0.1  # bf16 rounding, measured per level
+    assert saved["official"]["gemm"]["bf16"] > 0 and all(0 < r["gemm_fraction"] for r in rows.values())
+    table = (tmp_path / "out" / "speed.md").read_text()
+    assert "## The official encoder beside tsgl_base" in table and "| 64 | tsgl_base bf16 weights |" in table
+    assert "tsgl_base fp32 / official fp32" in table and "allocator:" in table
+
+
+def test_official_targets_say_met_or_missed():
+    rows = [{"size": s, "variant": v, "ms": ms, "vs_official": ms / official, "gemm_fraction": share}
+            for s, official in ((256, 1000.0), (512, 4000.0))
+            for v, ms, share in (("official fp32", official, 0.8), ("tsgl_base fp32", official * 0.7, 0.9),
+                                 ("tsgl_base bf16 weights", official * 0.5, 0.6))]
+    lines = speed_official.targets(rows)
+    assert "| 256 | tsgl_base fp32 / official fp32 | 0.70 | <= 0.75 | met |" in lines
+    assert "| 256 | tsgl_base bf16 weights / official fp32 | 0.50 | <= 0.45 | missed by 1.11x |" in lines
+    assert "| 256 | tsgl_base bf16 weights: share of the bf16 GEMM rate | 0.60 | >= 0.75 | missed by 1.25x |" in lines
+    assert "| 256 -> 512 | tsgl_base fp32: time growth | 4.00 | <= 4.3 | met |" in lines
 
 
 def test_targets_say_met_or_missed_and_by_how_much(load_script):

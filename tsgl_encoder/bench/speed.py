@@ -45,7 +45,9 @@ from adapters.mat.first_stage import encode as mat_encode
 from adapters.mat.swap import parameters_by_part as mat_parameters_by_part
 from adapters.mat.swap import replace_encoder as mat_replace_encoder
 from tsgl_encoder import create_encoder, list_encoders
+from tsgl_encoder.bench import speed_official
 from tsgl_encoder.bench.extras import pyplot
+from tsgl_encoder.bench.official import load_official
 
 Inputs = Callable[[int, int, torch.device], tuple]  # (batch, size, device) -> positional arguments
 
@@ -216,11 +218,12 @@ def available_memory(device: torch.device) -> int:
     return int(fields["MemAvailable"].split()[0]) * 1024
 
 
-def gemm_rates(device: torch.device, n: int = 2048, repeats: int = 10) -> dict[str, float]:
-    """This machine's fp32 GEMM throughput in GFLOP/s: the best of ``repeats`` n x n x n products, through
+def gemm_rates(device: torch.device, n: int = 2048, repeats: int = 10,
+               dtype: torch.dtype = torch.float32) -> dict[str, float]:
+    """This machine's GEMM throughput in ``dtype`` in GFLOP/s: the best of ``repeats`` n x n x n products, through
     ``torch.mm`` (MKL / cuBLAS) and as a 1x1 convolution (oneDNN / cuDNN, the route the convolutions take).
     The best, not the median: a shared machine's noise only ever slows a run down."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     image = a.T.reshape(1, n, 32, n // 32).contiguous(memory_format=torch.channels_last)  # n pixels, n channels
     kernel = b.reshape(n, n, 1, 1)
     products = {"mm": lambda: a @ b, "conv1x1": lambda: torch.nn.functional.conv2d(image, kernel)}
@@ -427,6 +430,25 @@ def plot(rows: list[dict], path: Path) -> None:
     plt.close(figure)
 
 
+def allocator() -> str:
+    """Which malloc the process runs on (the scaling of large maps depends on it: ``benchmarks/README.md``)."""
+    preload = os.environ.get("LD_PRELOAD", "")
+    return f"allocator: {Path(preload).name} (LD_PRELOAD)" if preload else "allocator: glibc malloc (default)"
+
+
+def official_report(args: argparse.Namespace, device: torch.device) -> dict:
+    """The official encoder beside tsgl_base, interleaved (:mod:`.speed_official`)."""
+    if device.type != "cpu":
+        raise SystemExit("tsgl-speed: error: --official runs on the CPU (the official code's ops are CUDA or CPU "
+                         "fallbacks; bf16 autocast here is the CPU's)")
+    official = load_official(args.official, args.official_checkpoint)
+    sizes, rounds, warmup = ([64], 1, 0) if args.smoke else (args.official_sizes, args.official_rounds, 1)
+    gemm = {name: max(gemm_rates(device, dtype=dtype).values())
+            for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
+    rows = speed_official.compare(official, sizes, rounds, warmup, gemm)
+    return {"rows": rows, "gemm": gemm, "rounds": rounds, "allocator": allocator()}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tsgl_tiny and a tiny LaMa at 64/128 px, one repeat")
@@ -446,9 +468,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--channels-last", action="store_true",
                         help="models and inputs in channels_last (the TSGL encoder computes in it anyway)")
     parser.add_argument("--compile", action="store_true", help="torch.compile every subject (warm-up compiles)")
+    parser.add_argument("--official", default=None, metavar="PATH",
+                        help="a clone of htyjers/ConvInpaint-TSGL: time its encoder beside tsgl_base (fp32, bf16)")
+    parser.add_argument("--official-checkpoint", default=None, help="official generator weights (default: random)")
+    parser.add_argument("--official-sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--official-rounds", type=int, default=5, help="interleaved timing rounds per size")
     parser.add_argument("--out", default="outputs/speed")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if args.official is not None and not Path(args.official).is_dir():
+        parser.error(f"--official must be a folder (a clone of the official code), got {args.official!r}")
     if min(args.forward_batches) < 1:
         parser.error(f"--forward-batches must be >= 1, got {args.forward_batches}")
     device = torch.device(args.device)
@@ -479,12 +508,15 @@ def main(argv: list[str] | None = None) -> dict:
     after = gemm_rates(device)
     report["gemm_gflops"] = {name: max(before[name], after[name]) for name in before}
     report["matmul_gflops"] = max(report["gemm_gflops"].values())
+    if args.official is not None:
+        report["official"] = official_report(args, device)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "speed.json").write_text(json.dumps(report, indent=1))
-    (out / "speed.md").write_text(markdown(report))
+    text = markdown(report) + ("\n" + speed_official.markdown(report["official"]) if "official" in report else "")
+    (out / "speed.md").write_text(text)
     plot(report["rows"], out / "speed_scaling.png")
-    print(markdown(report))
+    print(text)
     print(f"wrote {out / 'speed.md'}, speed.json and speed_scaling.png")
     return report
 
