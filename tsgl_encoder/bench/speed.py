@@ -386,9 +386,10 @@ def markdown(report: dict) -> str:
              "Median of repeated runs after warm-up; `% matmul` = achieved FLOP/s over the measured matmul "
              f"throughput: the best 2048^3 fp32 GEMM of the run, {gemm_note(report)}. Train = forward + backward. "
              "`peak MB` = the subject's weights + the peak memory its runs "
-             "added (CPU: rise of the process RSS, a lower bound; CUDA: max allocated).", "", "## Targets", "",
-             "| target | measured | verdict |",
-             "|---|---|---|"]
+             "added (CPU: rise of the process RSS, a lower bound; CUDA: max allocated).", ""]
+    if not report["rows"]:  # --presets --hosts with nothing: only the official comparison was asked for
+        return "\n".join(lines)
+    lines += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {t} | {m} | {v} |" for t, m, v in targets(report["rows"], report["matmul_gflops"])]
     lines += ["", "## All measurements", "", "| subject | variant | mode | size | batch | params | GFLOPs/img | "
               "ms/img | img/s | % matmul | peak MB | TSGL / own time |", "|---" * 12 + "|"]
@@ -515,9 +516,10 @@ def main(argv: list[str] | None = None) -> dict:
     (out / "speed.json").write_text(json.dumps(report, indent=1))
     text = markdown(report) + ("\n" + speed_official.markdown(report["official"]) if "official" in report else "")
     (out / "speed.md").write_text(text)
-    plot(report["rows"], out / "speed_scaling.png")
+    if report["rows"]:
+        plot(report["rows"], out / "speed_scaling.png")
     print(text)
-    print(f"wrote {out / 'speed.md'}, speed.json and speed_scaling.png")
+    print(f"wrote {out / 'speed.md'}, speed.json" + (" and speed_scaling.png" if report["rows"] else ""))
     return report
 
 
