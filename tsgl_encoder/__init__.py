@@ -1,8 +1,17 @@
 """tsgl-encoder: the TSGL inpainting encoder as a standalone feature-pyramid backbone."""
 
 from .encoder import TSGLConfig, TSGLEncoder, TSGLFeatures
-from .registry import create_encoder, get_config, list_encoders
+from .registry import ABLATIONS, ablation_overrides, create_encoder, get_config, list_encoders
 
 __version__ = "0.4.0"
 
-__all__ = ["TSGLConfig", "TSGLEncoder", "TSGLFeatures", "create_encoder", "get_config", "list_encoders"]
+__all__ = [
+    "ABLATIONS",
+    "TSGLConfig",
+    "TSGLEncoder",
+    "TSGLFeatures",
+    "ablation_overrides",
+    "create_encoder",
+    "get_config",
+    "list_encoders",
+]

@@ -43,6 +43,9 @@ from .validation import (
     warn_if_mask_looks_inverted,
 )
 
+#: which of (edge, gray) reach the structure stream; the others are zeroed (the "which prior" ablation)
+STRUCTURE_PRIORS = {"edge+gray": (1.0, 1.0), "edge": (1.0, 0.0), "gray": (0.0, 1.0), "none": (0.0, 0.0)}
+
 
 @dataclass(frozen=True)
 class TSGLConfig:
@@ -72,11 +75,21 @@ class TSGLConfig:
     pyramid_channels: tuple[int, ...] | None = (64, 128, 256, 512, 512, 512)
     smooth_input: bool = True
     edge_sigma: float = 2.0
+    # Ablations (registry.ABLATIONS names them); the defaults are the method as published.
+    guidance_sides: str = "both"  # RQ2: "global" / "local" builds one side of the guidance only
+    local_condition: str = "residual"  # RQ3: "finer" conditions the local side on F_{k-1}, not R_k
+    cross_layer_balance: bool = True  # False: the deepest level is computed from f_K alone
+    structure_priors: str = "edge+gray"  # which priors the structure stream reads: "edge", "gray" or "none"
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):  # lists (from JSON) become the tuples the fields declare
             if isinstance(getattr(self, field.name), list):
                 object.__setattr__(self, field.name, tuple(getattr(self, field.name)))
+        if self.structure_priors not in STRUCTURE_PRIORS:
+            raise ValueError(f"structure_priors must be one of {tuple(STRUCTURE_PRIORS)}, "
+                             f"got {self.structure_priors!r}")
+        if not self.cross_layer_balance and self.pyramid_channels is None:
+            raise ValueError("cross_layer_balance=False needs pyramid_channels: this configuration has no balance")
         scales = len(self.structure_channels)
         expected = {
             "structure_kernels": (len(self.structure_kernels), scales),
@@ -236,7 +249,8 @@ class TSGLEncoder(
             block=config.texture_block, stem_kernel=config.texture_stem_kernel,
         )
         guide = dict(hidden=config.spade_hidden, identity=config.guidance_identity,
-                     residual_resize=config.residual_resize)
+                     residual_resize=config.residual_resize, sides=config.guidance_sides,
+                     local_condition=config.local_condition)
         self.guidance = nn.ModuleList(
             SplitGuidanceBlock(config.deepest_split, **guide) if config.deepest_split and k == num_scales - 1
             else GuidanceBlock(config.texture_dim, c, **guide)
@@ -250,7 +264,8 @@ class TSGLEncoder(
             self.projections = nn.ModuleList(
                 PyramidProjection(config.texture_dim, c) for c in config.pyramid_channels[:num_scales]
             )
-            self.balance = CrossLayerBalance(config.pyramid_channels[:num_scales], config.pyramid_channels[-1])
+            self.balance = CrossLayerBalance(config.pyramid_channels[:num_scales], config.pyramid_channels[-1],
+                                             cross_layer=config.cross_layer_balance)
             out_channels = tuple(config.pyramid_channels)
             modules = [f"projections.{i}" for i in range(num_scales)] + ["balance"]
 
@@ -302,6 +317,9 @@ class TSGLEncoder(
             gray = auto_gray if gray is None else gray
             smooth = auto_smooth if smooth is None else smooth
         priors = torch.cat([edge, gray], dim=1).to(image.dtype) * mask  # (B, 2, H, W)
+        if self.config.structure_priors != "edge+gray":  # the prior ablation: zero what the stream may not read
+            keep = STRUCTURE_PRIORS[self.config.structure_priors]
+            priors = priors * torch.tensor(keep, dtype=priors.dtype, device=priors.device).view(1, 2, 1, 1)
 
         # convolutions keep their input's layout, so setting it on the two stream inputs sets it for all maps
         structure_in = torch.cat([priors, mask], dim=1).contiguous(memory_format=self.memory_format)

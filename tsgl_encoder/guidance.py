@@ -11,6 +11,10 @@ shift predicted from structure (SPADE, Park et al. 2019: ``out = norm(x) * (1 + 
   held that the coarser one lost (official ``norm_s/conv_s``).
 
 ``F_k = global + local`` (``+ x_k`` in the official 512x512 LaMa variant: ``identity=True``).
+
+Ablations (the paper's RQ2 / RQ3, as ``TSGLConfig`` fields): ``sides="global"`` or ``"local"`` builds
+one side only (the other's parameters do not exist); ``local_condition="finer"`` conditions the
+local side on ``F_{k-1}`` itself instead of the residual structure ``R_k`` (no ``- up2(x_k)``).
 ``R_k`` lives at the finer scale; TSGL_MEDFE resizes it bilinearly (``align_corners=True``) to
 ``x_k``'s size, TSGL_Lama samples it with nearest neighbours (``residual_resize="nearest"``).
 The public material does not spell out the paper's Eq. 6; this is the official code's reading.
@@ -84,11 +88,15 @@ def sn_conv3x3(channels_in: int, channels_out: int) -> nn.Module:
 
 
 RESIDUAL_RESIZES = ("bilinear", "nearest")
+GUIDANCE_SIDES = ("both", "global", "local")
+LOCAL_CONDITIONS = ("residual", "finer")
 
 
-def local_residual_structure(finer: Tensor, texture: Tensor, resize: str = "bilinear") -> Tensor:
-    """``R_k = F_{k-1} - nearest_up2(x_k)`` at the finer scale, resized to ``x_k``'s size."""
-    lost = finer - F.interpolate(texture, scale_factor=2.0, mode="nearest")
+def local_residual_structure(finer: Tensor, texture: Tensor, resize: str = "bilinear", residual: bool = True
+                             ) -> Tensor:
+    """``R_k = F_{k-1} - nearest_up2(x_k)`` at the finer scale, resized to ``x_k``'s size (``residual=False``:
+    ``F_{k-1}`` itself, resized: the no-residual ablation)."""
+    lost = finer - F.interpolate(texture, scale_factor=2.0, mode="nearest") if residual else finer
     if resize == "nearest":
         return F.interpolate(lost, size=texture.shape[-2:], mode="nearest")
     return F.interpolate(lost, size=texture.shape[-2:], mode="bilinear", align_corners=True)
@@ -128,19 +136,26 @@ class GuidanceBlock(nn.Module):
     """``F_k = Global(x_k, S_k) + Local(x_k, R_k) [+ x_k]``: one reconstruction step per scale."""
 
     def __init__(self, dim: int, structure_channels: int, hidden: int, identity: bool = False,
-                 residual_resize: str = "bilinear") -> None:
+                 residual_resize: str = "bilinear", sides: str = "both", local_condition: str = "residual") -> None:
         super().__init__()
-        if residual_resize not in RESIDUAL_RESIZES:
-            raise ValueError(f"residual_resize must be one of {RESIDUAL_RESIZES}, got {residual_resize!r}")
-        self.global_side = GlobalReconstruction(dim, structure_channels, hidden)
-        self.local_side = LocalReconstruction(dim, hidden)
+        for name, value, allowed in (("residual_resize", residual_resize, RESIDUAL_RESIZES),
+                                     ("sides", sides, GUIDANCE_SIDES),
+                                     ("local_condition", local_condition, LOCAL_CONDITIONS)):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        self.global_side = GlobalReconstruction(dim, structure_channels, hidden) if sides != "local" else None
+        self.local_side = LocalReconstruction(dim, hidden) if sides != "global" else None
         self.identity = identity
         self.residual_resize = residual_resize
+        self.local_condition = local_condition
 
     def forward(self, texture: Tensor, structure: Tensor, finer: Tensor) -> Tensor:
         """texture ``x_k (B, C, h, w)``, structure ``S_k``, finer ``F_{k-1} (B, C, 2h, 2w)``."""
-        residual = local_residual_structure(finer, texture, self.residual_resize)
-        out = self.global_side(texture, structure) + self.local_side(texture, residual)
+        out = self.global_side(texture, structure) if self.global_side is not None else 0
+        if self.local_side is not None:
+            residual = local_residual_structure(finer, texture, self.residual_resize,
+                                                residual=self.local_condition == "residual")
+            out = out + self.local_side(texture, residual)
         return out + texture if self.identity else out
 
 
@@ -151,10 +166,11 @@ class SplitGuidanceBlock(nn.Module):
     become LaMa's local branch and the 192 of its global branch (``h2l_4_l``, ``h2l_4_g``).
     """
 
-    def __init__(self, groups: tuple[int, ...], hidden: int, identity: bool, residual_resize: str) -> None:
+    def __init__(self, groups: tuple[int, ...], hidden: int, identity: bool, residual_resize: str, **ablation: str
+                 ) -> None:
         super().__init__()
         self.groups = tuple(groups)
-        self.parts = nn.ModuleList(GuidanceBlock(c, c, hidden, identity, residual_resize) for c in groups)
+        self.parts = nn.ModuleList(GuidanceBlock(c, c, hidden, identity, residual_resize, **ablation) for c in groups)
 
     def forward(self, texture: Tensor, structure: Tensor, finer: Tensor) -> Tensor:
         pieces = zip(*(t.split(self.groups, dim=1) for t in (texture, structure, finer)), strict=True)

@@ -63,6 +63,25 @@ _PRESETS: dict[str, TSGLConfig] = {
 }
 
 
+#: The paper's ablations as named TSGLConfig overrides (substitute_encoders: ``--variants tsgl:NAME``).
+ABLATIONS: dict[str, dict] = {
+    "global_only": {"guidance_sides": "global"},  # RQ2: reconstruction on the global side only
+    "local_only": {"guidance_sides": "local"},  # RQ2: on the local side only
+    "no_residual": {"local_condition": "finer"},  # RQ3: the local side reads F_{k-1}, not R_k = F_{k-1} - up2(x_k)
+    "no_balance": {"cross_layer_balance": False},  # the deepest level from f_K alone, no cross-layer fusion
+    "prior=edge": {"structure_priors": "edge"},  # which prior guides: the Canny edges only
+    "prior=gray": {"structure_priors": "gray"},  # the gray image only
+    "prior=none": {"structure_priors": "none"},  # neither: the structure stream sees the mask alone
+}
+
+
+def ablation_overrides(name: str) -> dict:
+    """The TSGLConfig overrides of ablation ``name`` (see :data:`ABLATIONS`)."""
+    if name not in ABLATIONS:
+        raise ValueError(f"unknown ablation {name!r}; available: {sorted(ABLATIONS)}")
+    return dict(ABLATIONS[name])
+
+
 def list_encoders() -> list[str]:
     """Names accepted by :func:`create_encoder`."""
     return sorted(_PRESETS)

@@ -392,18 +392,20 @@ def markdown(report: dict) -> str:
     lines += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {t} | {m} | {v} |" for t, m, v in targets(report["rows"], report["matmul_gflops"])]
     lines += ["", "## All measurements", "", "| subject | variant | mode | size | batch | params | GFLOPs/img | "
-              "ms/img | img/s | % matmul | peak MB | TSGL / own time |", "|---" * 12 + "|"]
+              "ms/img | img/s | % matmul | peak MB | TSGL / own time | TSGL / own FLOPs |", "|---" * 13 + "|"]
     for row in report["rows"]:
         head = f"| {row['subject']} | {row['variant']} | {row['mode']} | {row['size']} | {row['batch']} |"
         if "skipped" in row:
-            lines.append(head + f" skipped ({row['skipped']}) | | | | | | |")
+            lines.append(head + f" skipped ({row['skipped']}) | | | | | | | |")
             continue
         fraction = row["gflops_per_image"] / (row["ms_per_image"] / 1e3) / report["matmul_gflops"]
         pair = find(report["rows"], subject=row["subject"], variant="own", mode=row["mode"], size=row["size"],
                     batch=row["batch"])
-        ratio = f"{row['ms_per_image'] / pair['ms_per_image']:.2f}x" if pair and row["variant"] == "tsgl" else ""
+        paired = pair is not None and row["variant"] == "tsgl"
+        ratio = f"{row['ms_per_image'] / pair['ms_per_image']:.2f}x" if paired else ""
+        flops = f"{row['gflops_per_image'] / pair['gflops_per_image']:.2f}x" if paired else ""
         lines.append(head + f" {row['parameters']:,} | {row['gflops_per_image']:.2f} | {row['ms_per_image']:.1f} | "
-                     f"{row['images_per_s']:.2f} | {fraction:.0%} | {row['peak_memory_mb']:.0f} | {ratio} |")
+                     f"{row['images_per_s']:.2f} | {fraction:.0%} | {row['peak_memory_mb']:.0f} | {ratio} | {flops} |")
     return "\n".join(lines) + "\n"
 
 
