@@ -381,10 +381,12 @@ GEMM_ROUTES = {"mm": "torch.mm", "conv1x1": "a 1x1 convolution"}
 def markdown(report: dict) -> str:
     info = report["machine"]
     lines = ["# Speed", "", f"torch {info['torch']} | {info['device']} | {info['cpus']} CPUs, {info['threads']} "
-             f"threads | python {info['python']} | fp32 matmul {report['matmul_gflops']:.1f} GFLOP/s | "
+             f"threads | python {info['python']} | {report.get('gemm_dtype', 'fp32')} matmul "
+             f"{report['matmul_gflops']:.1f} GFLOP/s | "
              f"{report['options']}", "",
              "Median of repeated runs after warm-up; `% matmul` = achieved FLOP/s over the measured matmul "
-             f"throughput: the best 2048^3 fp32 GEMM of the run, {gemm_note(report)}. Train = forward + backward. "
+             f"throughput: the best 2048^3 {report.get('gemm_dtype', 'fp32')} GEMM of the run, {gemm_note(report)}. "
+             "Train = forward + backward. "
              "`peak MB` = the subject's weights + the peak memory its runs "
              "added (CPU: rise of the process RSS, a lower bound; CUDA: max allocated).", ""]
     if not report["rows"]:  # --presets --hosts with nothing: only the official comparison was asked for
@@ -501,14 +503,15 @@ def main(argv: list[str] | None = None) -> dict:
     settings = Settings(device, warmup, repeats, args.bf16, args.channels_last, args.compile)
     options = ", ".join(f for f, on in (("bf16", args.bf16), ("channels_last", args.channels_last),
                                          ("compile", args.compile)) if on) or "fp32, contiguous inputs, eager"
-    before = gemm_rates(device)
-    report = {"machine": machine(device), "options": options}
+    gemm_dtype = torch.bfloat16 if args.bf16 else torch.float32  # % matmul is against the GEMM of the run's dtype
+    before = gemm_rates(device, dtype=gemm_dtype)
+    report = {"machine": machine(device), "options": options, "gemm_dtype": "bf16" if args.bf16 else "fp32"}
     print(" | ".join(f"{k} {v}" for k, v in report["machine"].items()), "| GEMM GFLOP/s:",
           ", ".join(f"{name} {rate:.1f}" for name, rate in before.items()), f"| {options}")
     report["rows"] = run(subjects, sizes, train_batch, settings, not args.no_progress, args.host_sizes,
                          args.train_sizes, tuple(args.forward_batches))
     # measured before and after the subjects, the best of each kind: the machine's rate, not a noisy moment's
-    after = gemm_rates(device)
+    after = gemm_rates(device, dtype=gemm_dtype)
     report["gemm_gflops"] = {name: max(before[name], after[name]) for name in before}
     report["matmul_gflops"] = max(report["gemm_gflops"].values())
     if args.official is not None:
