@@ -74,13 +74,18 @@ def onnxruntime_outputs(path: str | os.PathLike, inputs: Sequence[Tensor]) -> li
     return session.run(None, {name: t.detach().cpu().numpy() for name, t in zip(names, inputs, strict=True)})
 
 
-def max_relative_difference(outputs: Sequence[np.ndarray], references: Sequence[Tensor]) -> float:
-    """``max |a - b| / max |b|`` over paired outputs (each pair's own scale), the worst pair."""
+def _as_array(values: np.ndarray | Tensor) -> np.ndarray:
+    return values.detach().cpu().float().numpy() if isinstance(values, Tensor) else np.asarray(values)
+
+
+def max_relative_difference(outputs: Sequence[np.ndarray | Tensor], references: Sequence[np.ndarray | Tensor]
+                            ) -> float:
+    """``max |a - b| / max |b|`` over paired outputs (each pair's own scale), the worst pair; arrays or tensors."""
     if len(outputs) != len(references):
         raise ValueError(f"got {len(outputs)} outputs for {len(references)} references")
     worst = 0.0
     for output, reference in zip(outputs, references, strict=True):
-        expected = reference.detach().cpu().float().numpy()
+        output, expected = _as_array(output), _as_array(reference)
         if output.shape != expected.shape:
             raise ValueError(f"output shape {output.shape} differs from the reference's {expected.shape}")
         scale = max(float(np.abs(expected).max()), 1e-12)

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..export import max_relative_difference
 from .official import OfficialEncoder
 
 #: The issue's targets (2 CPU cores, batch 1, 256x256): fraction of the official fp32 time, GEMM share, growth
@@ -59,11 +60,6 @@ def variants(official: OfficialEncoder) -> dict[str, tuple[str, Callable[..., li
             "tsgl_base fp32": ("fp32", lambda *inputs: run_encoder(library, *inputs)),
             "tsgl_base bf16 weights": ("bf16", lambda *inputs: run_encoder(bf16, *inputs)),
             "tsgl_base bf16 autocast": ("bf16", autocast)}
-
-
-def max_relative_difference(pyramid: list[Tensor], reference: list[Tensor]) -> float:
-    return max(float((a.float() - b).abs().max() / b.abs().max().clamp_min(1e-12))
-               for a, b in zip(pyramid, reference, strict=True))
 
 
 def compare(official: OfficialEncoder, sizes: list[int], rounds: int, warmup: int,
