@@ -62,7 +62,7 @@ def test_init_from_smoke_run_reports_the_start_and_paired_intervals(tmp_path, lo
     assert results["hosts"]["lama"]["train"]["init_from"] == str(tmp_path / "lama")
     table = (tmp_path / "out" / "results.md").read_text()
     assert f"fine-tuned from `{tmp_path / 'lama'}`" in table
-    assert "paired 95% bootstrap interval over 2 evaluation images" in table and "TSGL " in table
+    assert "paired 95% bootstrap interval over 2 evaluation images" in table and "| 30-40% | tsgl |" in table
     saved = json.loads((tmp_path / "out" / "results.json").read_text())
     run = saved["hosts"]["lama"]["variants"]["tsgl"]["runs"][0]
     assert len(run["per_image"]["30-40%"]["psnr"]) == 2

@@ -114,7 +114,7 @@ def test_benchmark_smoke_writes_results_for_both_encoders(tmp_path):
                             capture_output=True, text=True, timeout=600, check=True, cwd=ROOT)
     assert "torch " in result.stdout
     table = (tmp_path / "results.md").read_text()
-    assert "| own |" in table and "| tsgl |" in table and "TSGL - own" in table and "30-40%" in table
+    assert "| own |" in table and "| tsgl |" in table and "**tsgl - own**" in table and "30-40%" in table
     results = json.loads((tmp_path / "results.json").read_text())
     assert set(results["hosts"]) == {"lama", "ctsdg", "mat"} and "## ctsdg" in table and "## mat" in table
     for host in ("lama", "ctsdg", "mat"):

@@ -3,7 +3,7 @@
 from .encoder import TSGLConfig, TSGLEncoder, TSGLFeatures
 from .registry import ABLATIONS, ablation_overrides, create_encoder, get_config, list_encoders
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 __all__ = [
     "ABLATIONS",

@@ -26,12 +26,16 @@ from torch import Tensor, nn
 
 from tsgl_encoder import create_encoder
 from tsgl_encoder.bench.training import Adversary, Batch, Host, LossNetworks, LossWeights, Prediction
+from tsgl_encoder.bench.training.variants import WidenedStage
 from tsgl_encoder.priors import StructurePriors
 
 from .checkpoint import load_checkpoint
+from .init import init_weights
+from .pconv import PConvBNActiv
 from .presets import create_discriminator, create_generator
 from .swap import parameters_by_part, replace_encoder
 
+WIDEST_STAGE = 512  # channels of ec_*_4 .. 7
 CTSDG_LOSSES = LossWeights(l1_hole=60.0, l1_valid=10.0, adversarial="nsgan", adversarial_weight=0.1,
                            perceptual=0.1, style=250.0, intermediate=1.0, edge=0.0)
 
@@ -74,13 +78,30 @@ class CTSDGHost(Host):
     size_multiple: int = 128
     perceptual_on_composite: bool = True
 
-    def build(self, variant: str) -> nn.Module:
-        self.check_variant(variant)
+    def build_own(self, width: int | None = None) -> nn.Module:
+        """``width``: the hidden channels of a residual pair of partial convs after each of ``ec_*_2 .. 7`` of
+        both encoders, for the 512-channel stages (narrower stages in proportion); the skips the decoders
+        read keep their widths."""
         model = create_generator("ctsdg")
-        return self.swap_encoder(model) if variant == "tsgl" else model
+        if width is None:
+            return model
+        for branch in ("texture", "structure"):
+            for index in range(2, 8):
+                name = f"ec_{branch}_{index}"
+                stage = getattr(model, name)
+                channels = stage.conv.out_channels
+                hidden = max(1, round(width * channels / WIDEST_STAGE))
+                widened = WidenedStage(stage, PConvBNActiv(channels, hidden), PConvBNActiv(hidden, channels))
+                widened.expand.apply(init_weights)
+                widened.project.apply(init_weights)
+                setattr(model, name, widened)
+        return model
 
-    def swap_encoder(self, model: nn.Module) -> nn.Module:
-        return replace_encoder(model, create_encoder(self.encoder))
+    def widening_range(self) -> tuple[int, int]:
+        return 1, 64 * WIDEST_STAGE
+
+    def swap_encoder(self, model: nn.Module, overrides: dict | None = None) -> nn.Module:
+        return replace_encoder(model, create_encoder(self.encoder, **(overrides or {})))
 
     def load_pretrained(self, path: str) -> nn.Module:
         return load_checkpoint(path)

@@ -169,23 +169,28 @@ class FFCResNetGenerator(nn.Module):
                  n_blocks: int = 9, norm_layer: type[nn.Module] = nn.BatchNorm2d, padding_type: str = "reflect",
                  activation_layer: type[nn.Module] = nn.ReLU, init_conv_kwargs: dict | None = None,
                  downsample_conv_kwargs: dict | None = None, resnet_conv_kwargs: dict | None = None,
-                 add_out_act: bool | str = "sigmoid", max_features: int = 1024) -> None:
+                 add_out_act: bool | str = "sigmoid", max_features: int = 1024,
+                 encoder_ngf: int | None = None) -> None:
         super().__init__()
         init_conv_kwargs = init_conv_kwargs or {"ratio_gin": 0, "ratio_gout": 0}
         downsample_conv_kwargs = downsample_conv_kwargs or {"ratio_gin": 0, "ratio_gout": 0}
         resnet_conv_kwargs = resnet_conv_kwargs or {"ratio_gin": 0.75, "ratio_gout": 0.75}
         width = lambda mult: min(max_features, int(ngf * mult))  # noqa: E731
+        # encoder_ngf (not upstream's): the stem and downsampling widths before the bottleneck (own_wide control)
+        encoder_width = lambda mult: min(max_features, int((encoder_ngf or ngf) * mult))  # noqa: E731
 
         model: list[nn.Module] = [
             nn.ReflectionPad2d(3),
-            FFC_BN_ACT(input_nc, ngf, kernel_size=7, padding=0, norm_layer=norm_layer,
+            FFC_BN_ACT(input_nc, encoder_width(1), kernel_size=7, padding=0, norm_layer=norm_layer,
                        activation_layer=activation_layer, **init_conv_kwargs),
         ]
         for i in range(n_downsampling):
             kwargs = dict(downsample_conv_kwargs)
-            if i == n_downsampling - 1:  # the last one opens the global branch for the FFC blocks
+            last = i == n_downsampling - 1
+            if last:  # the last one opens the global branch for the FFC blocks
                 kwargs["ratio_gout"] = resnet_conv_kwargs.get("ratio_gin", 0)
-            model.append(FFC_BN_ACT(width(2**i), width(2 ** (i + 1)), kernel_size=3, stride=2, padding=1,
+            out_channels = width(2 ** (i + 1)) if last else encoder_width(2 ** (i + 1))
+            model.append(FFC_BN_ACT(encoder_width(2**i), out_channels, kernel_size=3, stride=2, padding=1,
                                     norm_layer=norm_layer, activation_layer=activation_layer, **kwargs))
         bottleneck = width(2**n_downsampling)
         model += [FFCResnetBlock(bottleneck, padding_type=padding_type, activation_layer=activation_layer,

@@ -8,12 +8,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tsgl_encoder.bench.losses import StructureEdgeHead, r1_penalty
+from tsgl_encoder.bench.losses import ProjectedEdgeHead, StructureEdgeHead, r1_penalty
 from tsgl_encoder.bench.training import Adversary, Batch, Host, LossWeights, PatchGANAdversary, Prediction
 
 from .checkpoint import load_checkpoint
 from .presets import create_discriminator, create_generator
-from .swap import TSGLBottleneckStem, default_encoder, replace_encoder
+from .swap import TSGLBottleneckStem, default_config, default_encoder, parameters_by_part, replace_encoder
 
 # LaMa's configs (lama-fourier.yaml / big-lama.yaml): L1 on known pixels only (weight 10), non-saturating
 # GAN (weight 10) with R1 (gp_coef 0.001, on the discriminator's loss, unweighted), feature matching 100,
@@ -82,20 +82,48 @@ class LamaHost(Host):
         if self.adversary not in ADVERSARIES:
             raise ValueError(f"adversary must be one of {ADVERSARIES}, got {self.adversary!r}")
 
-    def build(self, variant: str) -> nn.Module:
-        self.check_variant(variant)
-        model = create_generator(self.preset, **self.overrides)
-        return self.swap_encoder(model) if variant == "tsgl" else model
+    structure_head: bool = True
 
-    def swap_encoder(self, model: nn.Module) -> nn.Module:
-        """TSGL's encoder in the stem (sized for the host's width) and the structure-loss edge head."""
+    def build_own(self, width: int | None = None) -> nn.Module:
+        """``width``: the stem's channels (``encoder_ngf``; the downsampling layers double it, the last one still
+        ends at the bottleneck's width)."""
+        return create_generator(self.preset, **self.overrides, **({} if width is None else {"encoder_ngf": width}))
+
+    def widening_range(self) -> tuple[int, int]:
+        ngf = self.overrides.get("ngf", 64)
+        return ngf, 64 * ngf
+
+    @staticmethod
+    def _width(model: nn.Module, index: int) -> int:
+        """Output channels (local + global) of the FFC layer ``model.model[index]``."""
+        ffc = model.model[index].ffc
+        local = max(getattr(ffc.convl2l, "out_channels", 0), getattr(ffc.convg2l, "out_channels", 0))
+        global_ = max(getattr(ffc.convl2g, "out_channels", 0), getattr(ffc.convg2g, "out_channels", 0))
+        return local + global_
+
+    def _bottleneck_width(self, model: nn.Module) -> int:
+        return self._width(model, 1 + model.n_downsampling)
+
+    def swap_encoder(self, model: nn.Module, overrides: dict | None = None) -> nn.Module:
+        """TSGL's encoder in the stem, sized for the host's width (``overrides``: its ablations)."""
         if not isinstance(model.model[0], TSGLBottleneckStem):
-            last_down = model.model[1 + model.n_downsampling].ffc
-            width = last_down.convl2l.out_channels + last_down.convl2g.out_channels
-            replace_encoder(model, default_encoder(width, model.n_downsampling, self.encoder))
-        if not hasattr(model, "edge_head"):
-            structure = model.model[0].encoder.config.structure_channels
-            model.edge_head = StructureEdgeHead(structure)
+            encoder = default_encoder(self._bottleneck_width(model), model.n_downsampling, self.encoder, overrides)
+            replace_encoder(model, encoder)
+        return model
+
+    def add_edge_head(self, model: nn.Module) -> nn.Module:
+        """The structure-loss edge head: on S_K of TSGL's encoder, or (``own_edge``) the same head on the own
+        encoder's features at S_K's reduction, through a 1x1 projection."""
+        if hasattr(model, "edge_head"):
+            return model
+        stem = model.model[0]
+        if isinstance(stem, TSGLBottleneckStem):
+            model.edge_head = StructureEdgeHead(stem.encoder.config.structure_channels)
+            return model
+        structure = default_config(self._bottleneck_width(model), model.n_downsampling, self.encoder).structure_channels
+        in_channels = self._width(model, 1 + len(structure))  # the own layer at reduction 2**K
+        reference = next(model.parameters())
+        model.edge_head = ProjectedEdgeHead(in_channels, structure).to(reference.device, reference.dtype)
         return model
 
     def load_pretrained(self, path: str) -> nn.Module:
@@ -104,18 +132,35 @@ class LamaHost(Host):
     def predict(self, model: nn.Module, image: Tensor, mask: Tensor) -> Prediction:
         hole = 1 - mask
         x = torch.cat([(image + 1) / 2 * mask, hole], dim=1)  # LaMa: [0, 1], 1 = hole
-        stem = model.model[0]
+        stem, head = model.model[0], getattr(model, "edge_head", None)
+        if isinstance(head, ProjectedEdgeHead):
+            return self._predict_own_edge(model, x, image.shape[-2:])
         if not isinstance(stem, TSGLBottleneckStem):
             return Prediction(model(x) * 2 - 1)
         padded, (height, width) = model.pad_input(x)
         bottleneck, features = stem.encode(padded)
         output = model.model[1:](bottleneck)[..., :height, :width] * 2 - 1
-        head = model.edge_head
+        if head is None:  # tsgl_no_edge, or the edge head taken off for counting
+            return Prediction(output)
         if isinstance(head, StructureEdgeHead):
             edge = head(features.structure[-1], features.structure_mask)
         else:  # tsgl_lama_512's FFC edge head on (local, global)
             edge = head(tuple(features.structure[-1].split(stem.split, dim=1)))
-        return Prediction(output, edge[..., : image.shape[-2], : image.shape[-1]])
+        return Prediction(output, edge[..., :height, :width])
+
+    @staticmethod
+    def _predict_own_edge(model: nn.Module, x: Tensor, size: tuple[int, int]) -> Prediction:
+        """LaMa's own layers one by one, the edge head reading the layer at its reduction (``own_edge``)."""
+        head = model.edge_head
+        padded, (height, width) = model.pad_input(x)
+        level = head.reduction.bit_length()  # 1 + K: model.model's index of the layer at reduction 2**K
+        y, features = padded, None
+        for index, layer in enumerate(model.model):
+            y = layer(y)
+            if index == level:
+                features = torch.cat([part for part in y if torch.is_tensor(part)], dim=1)  # (local[, global])
+        edge = head(features, 1 - padded[:, 3:])
+        return Prediction(y[..., :height, :width] * 2 - 1, edge[..., : size[0], : size[1]])
 
     def build_adversary(self, losses: LossWeights, width: int) -> Adversary | None:
         if losses.adversarial_weight <= 0 and losses.feature_matching <= 0:
@@ -123,6 +168,4 @@ class LamaHost(Host):
         return LamaAdversary(losses, width) if self.adversary == "lama" else PatchGANAdversary(losses, width)
 
     def encoder_parameters(self, model: nn.Module) -> int:
-        from .swap import parameters_by_part
-
         return parameters_by_part(model)["encoder"]

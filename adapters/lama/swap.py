@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tsgl_encoder import TSGLEncoder, TSGLFeatures, get_config
+from tsgl_encoder import TSGLConfig, TSGLEncoder, TSGLFeatures, get_config
 
 
 class TSGLBottleneckStem(nn.Module):
@@ -94,16 +94,23 @@ def _lama_layout(model: nn.Module) -> tuple[int, int, int]:
     return n_down, last.convl2l.out_channels, last.convl2g.out_channels
 
 
-def default_encoder(bottleneck_channels: int, n_downsampling: int, preset: str | None = None) -> TSGLEncoder:
+def default_config(bottleneck_channels: int, n_downsampling: int, preset: str | None = None,
+                   overrides: dict | None = None) -> TSGLConfig:
     """A TSGL preset (by default the one for a host of this width) cut so that its deepest level is the bottleneck.
 
     With ``n_downsampling - 1`` scales, the cross-layer balance output lands at the bottleneck's
-    resolution, so every parameter of the encoder is used.
+    resolution, so every parameter of the encoder is used. ``overrides`` replace config fields (ablations).
     """
     if preset is None:
         wide, medium = bottleneck_channels >= 512, bottleneck_channels >= 256
         preset = "tsgl_base" if wide else "tsgl_small" if medium else "tsgl_tiny"
-    return TSGLEncoder(get_config(preset).with_scales(n_downsampling - 1))
+    return get_config(preset, **(overrides or {})).with_scales(n_downsampling - 1)
+
+
+def default_encoder(bottleneck_channels: int, n_downsampling: int, preset: str | None = None,
+                    overrides: dict | None = None) -> TSGLEncoder:
+    """The encoder of :func:`default_config`."""
+    return TSGLEncoder(default_config(bottleneck_channels, n_downsampling, preset, overrides))
 
 
 def replace_encoder(model: nn.Module, encoder: TSGLEncoder | None = None, project: bool = True) -> nn.Module:
@@ -136,4 +143,4 @@ def parameters_by_part(model: nn.Module) -> dict[str, int]:
     return {name: sum(p.numel() for p in part.parameters()) for name, part in parts.items()}
 
 
-__all__ = ["TSGLBottleneckStem", "default_encoder", "parameters_by_part", "replace_encoder"]
+__all__ = ["TSGLBottleneckStem", "default_config", "default_encoder", "parameters_by_part", "replace_encoder"]

@@ -24,7 +24,9 @@ from torch import Tensor, nn
 
 from tsgl_encoder.bench.losses import r1_penalty
 from tsgl_encoder.bench.training import Adversary, Batch, Host, LossWeights, Prediction
+from tsgl_encoder.bench.training.variants import WidenedStage
 
+from .layers import Conv2dLayerPartial
 from .presets import create_discriminator, create_generator, preset_arguments
 from .swap import default_encoder, parameters_by_part, replace_encoder
 
@@ -88,14 +90,25 @@ class MATHost(Host):
             return f"trains at its img_resolution only ({self.resolution})"
         return None
 
-    def build(self, variant: str) -> nn.Module:
-        self.check_variant(variant)
+    def build_own(self, width: int | None = None) -> nn.Module:
+        """``width``: the hidden channels of a residual pair of MAT's partial convs after each ``enc_conv``
+        stage of the first stage (its skips keep their widths)."""
         model = create_generator(self.preset, **self.overrides)
-        return self.swap_encoder(model) if variant == "tsgl" else model
+        if width is None:
+            return model
+        stages = model.synthesis.first_stage.enc_conv
+        for index, stage in enumerate(stages):
+            channels = stage.conv.weight.shape[0]
+            stages[index] = WidenedStage(stage, Conv2dLayerPartial(channels, width, 3, activation="lrelu"),
+                                         Conv2dLayerPartial(width, channels, 3, activation="lrelu"))
+        return model
 
-    def swap_encoder(self, model: nn.Module) -> nn.Module:
+    def widening_range(self) -> tuple[int, int]:
+        return 1, 16384
+
+    def swap_encoder(self, model: nn.Module, overrides: dict | None = None) -> nn.Module:
         down_time = len(model.synthesis.first_stage.enc_conv)
-        return replace_encoder(model, default_encoder(down_time, self.encoder))
+        return replace_encoder(model, default_encoder(down_time, self.encoder, overrides))
 
     def predict(self, model: nn.Module, image: Tensor, mask: Tensor) -> Prediction:
         if model.training:

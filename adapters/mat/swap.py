@@ -35,10 +35,11 @@ def _bridge(in_channels: int, out_channels: int) -> EqualizedConv2d:
     return EqualizedConv2d(in_channels, out_channels, 1, activation="lrelu")
 
 
-def default_encoder(down_time: int, preset: str = "tsgl_base") -> TSGLEncoder:
+def default_encoder(down_time: int, preset: str = "tsgl_base", overrides: dict | None = None) -> TSGLEncoder:
     """``preset`` cut to ``down_time`` scales: its last pyramid level (the cross-layer balance) is at
-    ``2^(down_time + 1)``, the 32x32 token level, so every parameter is used (DDP)."""
-    return TSGLEncoder(get_config(preset).with_scales(down_time))
+    ``2^(down_time + 1)``, the 32x32 token level, so every parameter is used (DDP). ``overrides`` replace
+    config fields (the ablations)."""
+    return TSGLEncoder(get_config(preset, **(overrides or {})).with_scales(down_time))
 
 
 class TSGLFirstStageEncoder(nn.Module):

@@ -145,6 +145,28 @@ class StructureEdgeHead(nn.Module):
         return torch.sigmoid(self.out(x))
 
 
+class ProjectedEdgeHead(nn.Module):
+    """TSGL's :class:`StructureEdgeHead` on another encoder's features (the ``own_edge`` control).
+
+    A 1x1 conv + BatchNorm + ReLU maps the host's own features at reduction ``2**K`` onto the width of
+    ``S_K``; the head is then the TSGL variant's, and its partial-conv mask marks the cells that hold a
+    known pixel (the partial-convolution rule for a ``2**K`` stride).
+    """
+
+    def __init__(self, in_channels: int, structure_channels: tuple[int, ...], extra_down: int = 2) -> None:
+        super().__init__()
+        deepest = structure_channels[-1]
+        self.reduction = 2 ** len(structure_channels)
+        self.project = nn.Sequential(nn.Conv2d(in_channels, deepest, 1, bias=False), nn.BatchNorm2d(deepest),
+                                     nn.ReLU(True))
+        self.head = StructureEdgeHead(structure_channels, extra_down)
+
+    def forward(self, features: Tensor, known: Tensor) -> Tensor:
+        """``features (B, C, H / 2**K, W / 2**K)``, ``known (B, 1, H, W)`` (1 = known) -> edges ``(B, 1, H, W)``."""
+        mask = F.max_pool2d(known, self.reduction)  # (B, 1, H / 2**K, W / 2**K)
+        return self.head(self.project(features), mask)
+
+
 VGG_LAYERS = {  # torchvision ``features`` index of each named tap
     "vgg19": {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 20, "relu5_1": 29,
               "conv4_4": 25, "conv5_4": 34},  # conv taps (before their ReLU): MAT's perceptual loss

@@ -2,12 +2,14 @@
 
 from .adversary import Adversary, PatchGANAdversary, frozen
 from .evaluate import evaluate
-from .host import VARIANTS, Host
+from .host import Host, generator_parameters
 from .loop import TrainConfig, train
 from .spec import Batch, LossNetworks, LossWeights, Prediction
+from .variants import CONTROLS, DEFAULT_VARIANTS, Variant, known_variants, parse_variant
 
 __all__ = [
-    "VARIANTS",
+    "CONTROLS",
+    "DEFAULT_VARIANTS",
     "Adversary",
     "Batch",
     "Host",
@@ -16,7 +18,11 @@ __all__ = [
     "PatchGANAdversary",
     "Prediction",
     "TrainConfig",
+    "Variant",
     "evaluate",
     "frozen",
+    "generator_parameters",
+    "known_variants",
+    "parse_variant",
     "train",
 ]

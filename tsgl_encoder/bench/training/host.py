@@ -3,14 +3,37 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
 
+import torch
 from torch import Tensor, nn
+from torch.utils.flop_counter import FlopCounterMode
 
+from ...registry import ablation_overrides
 from ..losses import edge_loss, masked_l1
 from .adversary import Adversary, PatchGANAdversary
 from .spec import LossNetworks, LossWeights, Prediction
+from .variants import Variant, fit_width, parse_variant
 
-VARIANTS = ("own", "tsgl")
+EDGE_HEAD = "edge_head"  # the generator's attribute holding the auxiliary structure (edge) head, if any
+
+
+def generator_parameters(model: nn.Module) -> int:
+    """Parameters of the generator as it runs at inference: without the auxiliary edge head."""
+    return sum(p.numel() for name, p in model.named_parameters() if not name.startswith(f"{EDGE_HEAD}."))
+
+
+@contextmanager
+def without_edge_head(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` with its auxiliary edge head taken off for the block (put back afterwards)."""
+    head = model._modules.pop(EDGE_HEAD, None)
+    try:
+        yield model
+    finally:
+        if head is not None:
+            model._modules[EDGE_HEAD] = head
 
 
 class Host(ABC):
@@ -22,30 +45,118 @@ class Host(ABC):
     perceptual_on_composite: bool = False  # perceptual/style also on the composite (CTSDG), not only the output
     perceptual_layers: dict[str, float] | None = None  # VGG taps and weights (None: the file's defaults)
 
+    structure_head: bool = False  # trains TSGL's auxiliary edge head (and can give its own encoder one)
+
     @abstractmethod
-    def build(self, variant: str) -> nn.Module:
-        """The generator with its own encoder (``"own"``) or with TSGL's (``"tsgl"``), freshly initialised."""
+    def build_own(self, width: int | None = None) -> nn.Module:
+        """The generator with its own encoder, freshly initialised; ``width`` widens that encoder (the
+        ``own_wide`` control, in the units of :meth:`widening_range`; None: as published)."""
+
+    @abstractmethod
+    def swap_encoder(self, model: nn.Module, overrides: dict | None = None) -> nn.Module:
+        """``model`` with TSGL's freshly initialised encoder in place of its own (every other weight kept);
+        ``overrides`` replace fields of the encoder's :class:`~tsgl_encoder.TSGLConfig` (the ablations)."""
 
     @abstractmethod
     def predict(self, model: nn.Module, image: Tensor, mask: Tensor) -> Prediction:
         """Runs ``model`` on ``image (B, 3, H, W)`` in [-1, 1] with ``mask (B, 1, H, W)`` (1 = known)."""
+
+    def widening_range(self) -> tuple[int, int]:
+        """The range of :meth:`build_own`'s ``width`` (its published value first)."""
+        raise TypeError(f"host {self.name!r} ({type(self).__name__}) cannot widen its own encoder: override "
+                        "widening_range and build_own(width)")
+
+    def add_edge_head(self, model: nn.Module) -> nn.Module:
+        """``model`` with the auxiliary edge head (TSGL's structure supervision) on its encoder."""
+        raise TypeError(f"host {self.name!r} ({type(self).__name__}) has no auxiliary edge head")
 
     def load_pretrained(self, path: str) -> nn.Module:
         """The host's generator from a published checkpoint (its adapter's ``load_checkpoint``)."""
         raise TypeError(f"host {self.name!r} ({type(self).__name__}) has no checkpoint loader: override "
                         "load_pretrained to start from a checkpoint")
 
-    def swap_encoder(self, model: nn.Module) -> nn.Module:
-        """``model`` with TSGL's encoder in place of its own (every other weight kept)."""
-        raise TypeError(f"host {self.name!r} ({type(self).__name__}) does not say how to swap its encoder: "
-                        "override swap_encoder to start from a checkpoint")
+    # ------------------------------------------------------------------ variants
+    def build(self, variant: str | Variant) -> nn.Module:
+        """The generator of ``variant`` (see :mod:`~tsgl_encoder.bench.training.variants`), freshly initialised."""
+        variant = parse_variant(variant)
+        if variant.wide:  # matched_width says why, when it cannot
+            return self._finish(self.build_own(self.matched_width), variant)
+        return self._finish(self.build_own(), self.check_variant(variant))
 
-    def build_pretrained(self, variant: str, path: str) -> nn.Module:
+    def build_pretrained(self, variant: str | Variant, path: str) -> nn.Module:
         """Substitution from a pretrained host: ``"own"`` is the checkpoint as it is; ``"tsgl"`` the same
-        checkpoint with TSGL's freshly initialised encoder swapped in."""
-        self.check_variant(variant)
-        model = self.load_pretrained(path).train()
-        return self.swap_encoder(model) if variant == "tsgl" else model
+        checkpoint with TSGL's freshly initialised encoder swapped in (``tsgl:NAME`` ablated, ``*_edge``
+        variants with / without the edge head). ``own_wide`` cannot start from a checkpoint."""
+        variant = self.check_variant(variant)
+        if variant.wide:
+            raise ValueError("variant 'own_wide' changes the encoder's shapes: it cannot start from a checkpoint "
+                             f"({path!r})")
+        return self._finish(self.load_pretrained(path).train(), variant)
+
+    def _finish(self, model: nn.Module, variant: Variant) -> nn.Module:
+        if variant.encoder == "tsgl":
+            model = self.swap_encoder(model, ablation_overrides(variant.ablation) if variant.ablation else None)
+        if variant.edge_head and self.structure_head:
+            model = self.add_edge_head(model)
+        elif not variant.edge_head and variant.encoder == "tsgl" and hasattr(model, EDGE_HEAD):
+            del model.edge_head  # tsgl_no_edge from a checkpoint that has one
+        return model
+
+    @cached_property
+    def matched_width(self) -> int:
+        """The own encoder's width at which the generator has the ``tsgl`` variant's parameter count
+        (computed once per host)."""
+        with torch.device("meta"):  # shapes only: counting costs no memory and no initialisation
+            target = generator_parameters(self.build("tsgl"))
+            low, high = self.widening_range()
+            own = generator_parameters(self.build_own(low))
+            if target <= own:
+                raise ValueError(f"host {self.name!r}: the TSGL variant ({target / 1e6:.2f} M parameters) is not "
+                                 f"larger than its own ({own / 1e6:.2f} M): own_wide has nothing to widen")
+            return fit_width(lambda width: generator_parameters(self.build_own(width)), target, low, high)
+
+    def variant_problem(self, variant: str | Variant) -> str | None:
+        """Why this host cannot train ``variant`` (or why it would repeat another), or None when it can."""
+        variant = parse_variant(variant)
+        if not self.structure_head and variant.name == "own_edge":
+            return "has no auxiliary edge head for its own encoder (its losses have no structure term)"
+        if not self.structure_head and variant.name == "tsgl_no_edge":
+            return "trains its TSGL variant without an edge head already: tsgl_no_edge would repeat tsgl"
+        if variant.wide:
+            try:
+                _ = self.matched_width  # computed (and cached) here, or why not
+            except (TypeError, ValueError) as error:
+                return str(error)
+        return None
+
+    def check_variant(self, variant: str | Variant) -> Variant:
+        """``variant`` parsed; ``ValueError`` for unknown names and for variants this host cannot train."""
+        variant = parse_variant(variant)
+        problem = self.variant_problem(variant)
+        if problem:
+            raise ValueError(f"host {self.name!r} cannot train variant {variant.name!r}: {problem}")
+        return variant
+
+    # ------------------------------------------------------------------ counts
+    def parameter_counts(self, model: nn.Module) -> dict[str, int]:
+        """Parameters of the ``generator`` at inference, of its ``encoder`` part and of the ``edge_head``."""
+        head = getattr(model, EDGE_HEAD, None)
+        return {"generator": generator_parameters(model), "encoder": self.encoder_parameters(model),
+                "edge_head": 0 if head is None else sum(p.numel() for p in head.parameters())}
+
+    def flops(self, model: nn.Module, size: int) -> int:
+        """Forward FLOPs of one ``size`` x ``size`` image at inference (eval mode, without the edge head)."""
+        reference = next(model.parameters())
+        image = torch.zeros(1, 3, size, size, device=reference.device)
+        mask = torch.ones(1, 1, size, size, device=reference.device)
+        mask[..., size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 0
+        was_training = model.training
+        try:
+            with without_edge_head(model.eval()), torch.no_grad(), FlopCounterMode(display=False) as counter:
+                self.predict(model, image, mask)
+        finally:
+            model.train(was_training)
+        return counter.get_total_flops()
 
     def build_adversary(self, losses: LossWeights, width: int) -> Adversary | None:
         """The discriminator side (default: a PatchGAN of ``width`` channels); None without adversarial terms."""
@@ -86,8 +197,3 @@ class Host(ABC):
         if size % self.size_multiple:
             return f"needs sizes that are multiples of {self.size_multiple}"
         return None
-
-    @staticmethod
-    def check_variant(variant: str) -> None:
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")

@@ -234,7 +234,7 @@ def train(host: Host, variant: str, dataset: InpaintingDataset, config: TrainCon
     ``resume=True`` continues from ``out_dir/checkpoint.pt`` when it exists. ``stop_after`` ends the
     process's work after that many steps of this call (to simulate a killed run in tests).
     """
-    host.check_variant(variant)
+    variant = host.check_variant(variant).name
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(host, variant, losses or host.native_losses, config)
