@@ -3,12 +3,20 @@ reproduces it within 1e-4 on CPU."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from conftest import seeded, swapped_host
 
 from tsgl_encoder import create_encoder
-from tsgl_encoder.export import export_onnx, export_program, max_relative_difference, onnxruntime_outputs
+from tsgl_encoder.export import (
+    export_onnx,
+    export_program,
+    host_syncs,
+    max_relative_difference,
+    onnxruntime_outputs,
+)
 
 ONNX_TOLERANCE = 1e-4  # relative to each output's largest magnitude
 
@@ -52,7 +60,9 @@ def test_each_swapped_host_exports_and_runs_in_onnxruntime(name, tmp_path):
     model, inputs = swapped_host(name)
     model.eval()
     reference = seeded(model, *inputs)
-    exported = seeded(export_program(model, inputs).module(), *inputs)
+    program = export_program(model, inputs)
+    assert host_syncs(program) == []  # no host-device sync in the swapped host's forward
+    exported = seeded(program.module(), *inputs)
     assert all(torch.allclose(a, b, rtol=0, atol=1e-5) for a, b in zip(exported, reference, strict=True))
 
     # without onnxscript's optimiser (3x faster to export; the encoder's test runs the default, optimised path)
@@ -68,3 +78,17 @@ def test_each_swapped_host_exports_and_runs_in_onnxruntime(name, tmp_path):
     known_region = torch.from_numpy(output) * known
     assert max_relative_difference([known_region.numpy()], [reference[0] * known]) < ONNX_TOLERANCE
     assert torch.allclose(reference[0] * known, image * known, atol=1e-6)
+
+
+def test_host_syncs_finds_value_reads_and_the_encoder_has_none_in_fp32_and_bf16(encoder_and_inputs):
+    """A GPU forward stays free of host-device syncs when its graph reads no tensor value on the host."""
+
+    class ReadsValues(torch.nn.Module):
+        def forward(self, x):
+            return torch.nonzero(x > 0)
+
+    assert host_syncs(export_program(ReadsValues(), (torch.randn(4),))) == ["aten::nonzero"]
+    encoder, (image, mask), _ = encoder_and_inputs
+    assert host_syncs(export_program(encoder, (image, mask))) == []
+    bf16 = copy.deepcopy(encoder).to(torch.bfloat16)
+    assert host_syncs(export_program(bf16, (image.bfloat16(), mask.bfloat16()))) == []

@@ -19,3 +19,12 @@ def test_readme_quick_table_is_the_committed_results_of_this_version(load_script
     summary = benchmark_program.readme_summary(results)
     assert summary in (ROOT / "README.md").read_text()
     assert (ROOT / "benchmarks" / "results" / "quick_results.md").read_text().startswith("# Substituting the encoders")
+
+
+def test_readme_controls_block_is_the_committed_ablation_run():
+    results = json.loads((ROOT / "benchmarks" / "results" / "ablation_results.json").read_text())
+    assert results["preset"] == "ablation" and results["version"] == tsgl_encoder.__version__
+    assert list(results["hosts"]["lama"]["variants"]) == ["own", "own_wide", "tsgl", "tsgl_no_edge"]
+    assert len(results["seeds"]) == 2
+    assert benchmark_program.controls_summary(results) in (ROOT / "README.md").read_text()
+    assert (ROOT / "benchmarks" / "results" / "ablation_grid_lama.png").is_file()

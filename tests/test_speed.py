@@ -117,3 +117,24 @@ def test_allocator_probe_times_each_allocator_in_its_own_process(tmp_path, load_
     ms, faults, ratio = (cell.strip() for cell in rows[0][1:4])
     assert float(ms) > 0 and int(faults.replace(",", "")) >= 0 and ratio == "1.00x"
     assert (tmp_path / "a.md").read_text() == table
+
+
+def test_profile_groups_the_operators_by_kind_and_writes_its_table(tmp_path):
+    report = speed_program.main(["--profile", "--smoke", "--out", str(tmp_path)])
+    assert set(report["profiles"]) == {"fp32", "bf16 weights", "bf16 autocast"}
+    for found in report["profiles"].values():
+        kinds = {row.kind for row in found.kinds}
+        assert "convolution (oneDNN)" in kinds and "matrix product" in kinds
+        assert abs(sum(row.share for row in found.kinds) - 1) < 1e-6
+        assert sum(row.gflops for row in found.kinds) > 0
+    text = (tmp_path / "profile.md").read_text()
+    assert "## bf16 weights" in text and "of the GEMM rate" in text and "| aten::" in text
+
+
+def test_operator_kinds():
+    from tsgl_encoder.bench.op_profile import kind_of
+
+    assert kind_of("aten::_slow_conv2d_forward") == "convolution (slow path)"
+    assert kind_of("aten::mkldnn_convolution") == "convolution (oneDNN)"
+    assert kind_of("aten::native_layer_norm") == "normalisation"
+    assert kind_of("aten::gelu") == "element-wise and reductions"

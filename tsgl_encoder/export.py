@@ -48,6 +48,23 @@ def export_program(model: nn.Module, example_inputs: Sequence[Tensor]) -> torch.
     return torch.export.export(model.eval(), tuple(example_inputs))
 
 
+#: operators that read tensor values on the host (a scalar, a data-dependent shape): on a GPU each one makes the
+#: CPU wait for the device
+HOST_SYNC_OPERATORS = frozenset({
+    "aten::_local_scalar_dense", "aten::item", "aten::nonzero", "aten::nonzero_static", "aten::masked_select",
+    "aten::unique", "aten::_unique", "aten::_unique2", "aten::unique_consecutive", "aten::unique_dim",
+    "aten::equal", "aten::is_nonzero", "aten::repeat_interleave", "aten::_assert_async",
+})
+
+
+def host_syncs(program: torch.export.ExportedProgram) -> list[str]:
+    """The operators of an exported ``program`` that would make the host wait for a GPU (see
+    :data:`HOST_SYNC_OPERATORS`), one entry per call; an empty list for a sync-free forward."""
+    names = (getattr(getattr(node.target, "_schema", None), "name", None) for node in program.graph.nodes
+             if node.op == "call_function")
+    return [name for name in names if name in HOST_SYNC_OPERATORS]
+
+
 def export_onnx(model: nn.Module, example_inputs: Sequence[Tensor], path: str | os.PathLike,
                 input_names: Sequence[str] | None = None, optimize: bool = True) -> Path:
     """Writes ``model`` (eval mode) as an ONNX file at ``path`` with the dynamo exporter; returns the path.

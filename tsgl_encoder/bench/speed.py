@@ -45,7 +45,7 @@ from adapters.mat.first_stage import encode as mat_encode
 from adapters.mat.swap import parameters_by_part as mat_parameters_by_part
 from adapters.mat.swap import replace_encoder as mat_replace_encoder
 from tsgl_encoder import create_encoder, list_encoders
-from tsgl_encoder.bench import speed_official
+from tsgl_encoder.bench import op_profile, speed_official
 from tsgl_encoder.bench.extras import pyplot
 from tsgl_encoder.bench.official import load_official
 
@@ -454,6 +454,29 @@ def official_report(args: argparse.Namespace, device: torch.device) -> dict:
     return {"rows": rows, "gemm": gemm, "rounds": rounds, "allocator": allocator()}
 
 
+def profile_report(args: argparse.Namespace) -> dict:
+    """``--profile``: where the time goes, by kind of operator (:mod:`.op_profile`); writes ``profile.md``."""
+    if args.device != "cpu":
+        raise SystemExit("tsgl-speed: error: --profile runs on the CPU")
+    preset = (args.presets or ["tsgl_tiny" if args.smoke else "tsgl_base"])[0]
+    size = (args.sizes or [64 if args.smoke else 256])[0]
+    device = torch.device("cpu")
+    gemm = {name: max(gemm_rates(device, dtype=dtype).values())
+            for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
+    image, mask = tsgl_inputs(1, size, device)
+    profiles = op_profile.dtype_profiles(create_encoder(preset).eval(), (image, mask),
+                                         repeats=1 if args.smoke else args.repeats)
+    described = " | ".join(f"{k} {v}" for k, v in machine(device).items())
+    title = f"{preset}, {size}x{size}, batch 1, no_grad | {described} | {allocator()}"
+    text = op_profile.markdown(profiles, gemm, title)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "profile.md").write_text(text)
+    print(text)
+    print(f"wrote {out / 'profile.md'}")
+    return {"preset": preset, "size": size, "gemm": gemm, "profiles": profiles}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tsgl_tiny and a tiny LaMa at 64/128 px, one repeat")
@@ -478,9 +501,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--official-checkpoint", default=None, help="official generator weights (default: random)")
     parser.add_argument("--official-sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--official-rounds", type=int, default=5, help="interleaved timing rounds per size")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of timing: the operator profile of the first preset (tsgl_base; --smoke: "
+                             "tsgl_tiny) at the first size, batch 1, in fp32, bf16 weights and bf16 autocast")
     parser.add_argument("--out", default="outputs/speed")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if args.profile:
+        return profile_report(args)
     if args.official is not None and not Path(args.official).is_dir():
         parser.error(f"--official must be a folder (a clone of the official code), got {args.official!r}")
     if min(args.forward_batches) < 1:
