@@ -26,7 +26,6 @@ from torch import Tensor, nn
 from ...registry import ABLATIONS
 
 DEFAULT_VARIANTS = ("own", "tsgl")
-CONTROLS = ("own", "own_wide", "own_edge", "tsgl", "tsgl_no_edge")
 PARAMETER_TOLERANCE = 0.05  # own_wide's generator lands within 5% of the TSGL variant's
 
 
@@ -46,8 +45,18 @@ class Variant:
         return self.name
 
 
+CONTROL_VARIANTS = {variant.name: variant for variant in (
+    Variant("own", "own", edge_head=False),
+    Variant("own_wide", "own", edge_head=False, wide=True),
+    Variant("own_edge", "own", edge_head=True),
+    Variant("tsgl", "tsgl", edge_head=True),
+    Variant("tsgl_no_edge", "tsgl", edge_head=False),
+)}
+CONTROLS = tuple(CONTROL_VARIANTS)  # their names, in the table order of the module docstring
+
+
 def known_variants() -> list[str]:
-    return [*CONTROLS, *(f"tsgl:{name}" for name in ABLATIONS)]
+    return [*CONTROL_VARIANTS, *(f"tsgl:{name}" for name in ABLATIONS)]
 
 
 def parse_variant(variant: str | Variant) -> Variant:
@@ -56,13 +65,8 @@ def parse_variant(variant: str | Variant) -> Variant:
         return variant
     if not isinstance(variant, str):
         raise TypeError(f"variant must be a string such as 'own' or 'tsgl:global_only', got {type(variant).__name__}")
-    simple = {"own": Variant("own", "own", edge_head=False),
-              "own_wide": Variant("own_wide", "own", edge_head=False, wide=True),
-              "own_edge": Variant("own_edge", "own", edge_head=True),
-              "tsgl": Variant("tsgl", "tsgl", edge_head=True),
-              "tsgl_no_edge": Variant("tsgl_no_edge", "tsgl", edge_head=False)}
-    if variant in simple:
-        return simple[variant]
+    if variant in CONTROL_VARIANTS:
+        return CONTROL_VARIANTS[variant]
     prefix, _, ablation = variant.partition(":")
     if prefix == "tsgl" and ablation in ABLATIONS:
         return Variant(variant, "tsgl", edge_head=True, ablation=ablation)
