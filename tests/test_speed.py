@@ -51,19 +51,24 @@ def test_smoke_with_a_stand_in_for_the_official_encoder_writes_the_comparison(tm
     assert saved["official"]["gemm"]["bf16"] > 0 and all(0 < r["gemm_fraction"] for r in rows.values())
     table = (tmp_path / "out" / "speed.md").read_text()
     assert "## The official encoder beside tsgl_base" in table and "| 64 | tsgl_base bf16 weights |" in table
-    assert "tsgl_base fp32 / official fp32" in table and "allocator:" in table
+    assert "tsgl_base fp32 / official fp32" in table and "allocator:" in table and "why (where missed)" in table
+    assert all(0 < r["gemm_time_share"] <= 1 and r["gemm_kinds_fraction"] >= r["gemm_fraction"] for r in rows.values())
 
 
 def test_official_targets_say_met_or_missed():
-    rows = [{"size": s, "variant": v, "ms": ms, "vs_official": ms / official, "gemm_fraction": share}
+    rows = [{"size": s, "variant": v, "dtype": v.split()[1], "ms": ms, "vs_official": ms / official,
+             "gemm_fraction": share, "gemm_time_share": 0.8, "gemm_kinds_fraction": share / 0.8}
             for s, official in ((256, 1000.0), (512, 4000.0))
             for v, ms, share in (("official fp32", official, 0.8), ("tsgl_base fp32", official * 0.7, 0.9),
                                  ("tsgl_base bf16 weights", official * 0.5, 0.6))]
     lines = speed_official.targets(rows)
-    assert "| 256 | tsgl_base fp32 / official fp32 | 0.70 | <= 0.75 | met |" in lines
-    assert "| 256 | tsgl_base bf16 weights / official fp32 | 0.50 | <= 0.45 | missed by 1.11x |" in lines
-    assert "| 256 | tsgl_base bf16 weights: share of the bf16 GEMM rate | 0.60 | >= 0.75 | missed by 1.25x |" in lines
-    assert "| 256 -> 512 | tsgl_base fp32: time growth | 4.00 | <= 4.3 | met |" in lines
+    assert "| 256 | tsgl_base fp32 / official fp32 | 0.70 | <= 0.75 | met |  |" in lines
+    why = ("convolutions, matrix products and attention take 80% of the time and run at 75% of the bf16 GEMM rate; "
+           "the other 20% (100 ms: element-wise work, normalisation, copies) do no GEMM work")
+    assert f"| 256 | tsgl_base bf16 weights / official fp32 | 0.50 | <= 0.45 | missed by 1.11x | {why} |" in lines
+    assert (f"| 256 | tsgl_base bf16 weights: share of the bf16 GEMM rate | 0.60 | >= 0.75 | missed by 1.25x | {why} |"
+            in lines)
+    assert "| 256 -> 512 | tsgl_base fp32: time growth | 4.00 | <= 4.3 | met |  |" in lines
 
 
 def test_targets_say_met_or_missed_and_by_how_much(load_script):
@@ -126,7 +131,10 @@ def test_profile_groups_the_operators_by_kind_and_writes_its_table(tmp_path):
         kinds = {row.kind for row in found.kinds}
         assert "convolution (oneDNN)" in kinds and "matrix product" in kinds
         assert abs(sum(row.share for row in found.kinds) - 1) < 1e-6
-        assert sum(row.gflops for row in found.kinds) > 0
+        assert 0 < found.gemm_milliseconds < found.milliseconds
+    # FLOPs are counted once per forward, in every dtype: autocast's cast-and-redispatch is not counted twice
+    counted = {name: found.gflops for name, found in report["profiles"].items()}
+    assert counted["fp32"] > 0 and counted["bf16 weights"] == counted["fp32"] == counted["bf16 autocast"]
     text = (tmp_path / "profile.md").read_text()
     assert "## bf16 weights" in text and "of the GEMM rate" in text and "| aten::" in text
 

@@ -7,18 +7,22 @@ shapes). This profile separates them: PyTorch's profiler records each operator's
 time, which on CPU is wall time of the calling thread, oneDNN's threads included) and the FLOPs of
 convolutions and matrix products; operators are grouped into kinds, and each kind gets its share of
 the time; the convolutions, matrix products and attention together get their FLOP rate as a fraction
-of the GEMM rate in that dtype (the profiler counts a convolution's FLOPs on ``aten::conv2d``, not on the
-kernel that ran it, so the rate is given for the kinds together).
+of the GEMM rate in that dtype. The FLOPs are ``torch.utils.flop_counter``'s count of one forward (the
+same count as ``tsgl-speed``'s rows), not the profiler's: the profiler puts a convolution's FLOPs on
+every ``aten::conv2d`` / ``aten::convolution`` event it records, and autocast records each convolution
+twice (before and after its cast), so its sums overstate the FLOPs by up to ~1.7x.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
+from torch.utils.flop_counter import FlopCounterMode
 
 #: operator name (as the profiler reports it, without ``aten::``) -> kind
 KINDS = {
@@ -61,7 +65,6 @@ class KindRow:
     kind: str
     milliseconds: float  # per forward
     share: float  # of the profiled time
-    gflops: float  # per forward, as the profiler counts them (on the calling operator: aten::conv2d, aten::addmm)
     calls: int  # per forward
 
 
@@ -70,33 +73,40 @@ class Profile:
     kinds: list[KindRow]  # by time, longest first
     operators: list[tuple[str, float, int]]  # (operator, ms per forward, calls per forward), longest first
     milliseconds: float  # profiled (the operators' own times summed) per forward
+    gflops: float  # of one forward, counted by FlopCounterMode (convolutions, matrix products, attention)
+
+    @property
+    def gemm_milliseconds(self) -> float:
+        """Time per forward in convolutions, matrix products and attention."""
+        return sum(row.milliseconds for row in self.kinds if row.kind in GEMM_KINDS)
 
 
-def profile_forward(model: nn.Module, inputs: tuple, repeats: int = 3, warmup: int = 1,
+def profile_forward(model: Callable[..., object], inputs: tuple, repeats: int = 3, warmup: int = 1,
                     autocast: bool = False) -> Profile:
     """The operator profile of ``model(*inputs)`` under ``torch.no_grad`` (bf16 ``autocast`` optional)."""
     def forward() -> None:
         with torch.no_grad(), torch.autocast("cpu", torch.bfloat16, enabled=autocast):
             model(*inputs)
 
-    for _ in range(warmup):
+    with FlopCounterMode(display=False) as counter:  # the first warm-up run counts the FLOPs
         forward()
-    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as profiler:
+    for _ in range(warmup - 1):
+        forward()
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
         for _ in range(repeats):
             forward()
     events = profiler.key_averages()
     totals: dict[str, list[float]] = {}
     for event in events:
-        entry = totals.setdefault(kind_of(event.key), [0.0, 0.0, 0])
+        entry = totals.setdefault(kind_of(event.key), [0.0, 0])
         entry[0] += event.self_cpu_time_total / 1e3 / repeats
-        entry[1] += (event.flops or 0) / 1e9 / repeats
-        entry[2] += event.count / repeats
+        entry[1] += event.count / repeats
     profiled = sum(entry[0] for entry in totals.values())
-    rows = sorted((KindRow(kind, ms, ms / profiled, gflops, round(calls)) for kind, (ms, gflops, calls)
-                   in totals.items()), key=lambda row: -row.milliseconds)
+    rows = sorted((KindRow(kind, ms, ms / profiled, round(calls)) for kind, (ms, calls) in totals.items()),
+                  key=lambda row: -row.milliseconds)
     operators = sorted(((e.key, e.self_cpu_time_total / 1e3 / repeats, round(e.count / repeats)) for e in events),
                        key=lambda row: -row[1])
-    return Profile(rows, operators[:TOP_OPERATORS], profiled)
+    return Profile(rows, operators[:TOP_OPERATORS], profiled, counter.get_total_flops() / 1e9)
 
 
 def dtype_profiles(model: nn.Module, inputs: tuple, repeats: int = 3) -> dict[str, Profile]:
@@ -118,11 +128,9 @@ def markdown(profiles: dict[str, Profile], gemm: dict[str, float], title: str) -
         lines += [f"## {name} ({total:.0f} ms profiled per forward; GEMM rate {rate:.0f} GFLOP/s)", "",
                   "| kind | ms | share of time | calls |", "|---|---|---|---|"]
         lines += [f"| {row.kind} | {row.milliseconds:.1f} | {100 * row.share:.1f}% | {row.calls} |" for row in rows]
-        gemm_rows = [row for row in rows if row.kind in GEMM_KINDS]
-        gemm_ms = sum(row.milliseconds for row in gemm_rows)
-        gemm_flops = sum(row.gflops for row in gemm_rows)
-        inside = gemm_flops / (gemm_ms / 1e3) / rate if gemm_ms else 0.0
-        overall = gemm_flops / (total / 1e3) / rate if total else 0.0
+        gemm_ms = found.gemm_milliseconds
+        inside = found.gflops / (gemm_ms / 1e3) / rate if gemm_ms else 0.0
+        overall = found.gflops / (total / 1e3) / rate if total else 0.0
         lines += ["", f"Convolutions, matrix products and attention take {100 * gemm_ms / total:.0f}% of the time "
                   f"and run at {100 * inside:.0f}% of the GEMM rate; over the whole forward that is "
                   f"{100 * overall:.0f}% of the GEMM rate.", "",
