@@ -49,6 +49,7 @@ def test_smoke_with_a_stand_in_for_the_official_encoder_writes_the_comparison(tm
     assert rows["official fp32"]["vs_official"] == 1.0 and rows["tsgl_base fp32"]["max_rel_diff"] == 0.0
     assert 0 < rows["tsgl_base bf16 weights"]["max_rel_diff"] < 0.1  # bf16 rounding, measured per level
     assert saved["official"]["gemm"]["bf16"] > 0 and all(0 < r["gemm_fraction"] for r in rows.values())
+    assert all(saved["official"]["gemm"][k] >= saved["official"]["gemm_before"][k] for k in ("fp32", "bf16"))
     table = (tmp_path / "out" / "speed.md").read_text()
     assert "## The official encoder beside tsgl_base" in table and "| 64 | tsgl_base bf16 weights |" in table
     assert "tsgl_base fp32 / official fp32" in table and "allocator:" in table and "why (where missed)" in table

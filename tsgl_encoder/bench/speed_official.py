@@ -100,6 +100,12 @@ def compare(official: OfficialEncoder, sizes: list[int], rounds: int, warmup: in
     return rows
 
 
+def rescale(row: dict, factor: float) -> dict:
+    """``row`` with its shares of the GEMM rate multiplied by ``factor`` (old rate / new rate)."""
+    return {**row, "gemm_fraction": row["gemm_fraction"] * factor,
+            "gemm_kinds_fraction": row["gemm_kinds_fraction"] * factor}
+
+
 def why(row: dict) -> str:
     """Where ``row``'s time goes (its profile): the GEMM kinds' share of the time and their own rate."""
     return (f"convolutions, matrix products and attention take {row['gemm_time_share']:.0%} of the time and run at "
@@ -149,7 +155,9 @@ def markdown(report: dict) -> str:
     rows = report["rows"]
     lines = ["## The official encoder beside tsgl_base", "",
              f"GEMM rates of this run: fp32 {report['gemm']['fp32']:.1f} GFLOP/s, bf16 {report['gemm']['bf16']:.1f} "
-             f"GFLOP/s (best of torch.mm and a 1x1 conv, n = 2048); batch 1; medians of {report['rounds']} "
+             f"GFLOP/s (best of torch.mm and a 1x1 conv, n = 2048, before and after the timing; before: fp32 "
+             f"{report['gemm_before']['fp32']:.1f}, bf16 {report['gemm_before']['bf16']:.1f}); batch 1; medians of "
+             f"{report['rounds']} "
              f"interleaved rounds; {report['allocator']}.", "",
              "| size | variant | ms | vs official fp32 | GFLOPs | share of its dtype's GEMM rate | "
              "time in conv / matmul / attention | their rate (share of GEMM rate) | max rel diff to official |",
