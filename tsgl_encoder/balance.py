@@ -15,13 +15,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .layers.inference_cache import Conv2d
+
 
 class PyramidProjection(nn.Module):
     """``f_k = ReLU(conv1x1(F_k))``."""
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, 1)
+        self.conv = Conv2d(in_channels, out_channels, 1)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(self.conv(x))
@@ -33,7 +35,7 @@ class CrossLayerBalance(nn.Module):
     def __init__(self, level_channels: tuple[int, ...], out_channels: int, cross_layer: bool = True) -> None:
         super().__init__()
         self.inputs = len(level_channels) if cross_layer else 1  # the last ``inputs`` levels are fused
-        self.conv = nn.Conv2d(sum(level_channels[-self.inputs:]), out_channels, 3, stride=2, padding=1)
+        self.conv = Conv2d(sum(level_channels[-self.inputs:]), out_channels, 3, stride=2, padding=1)
 
     def forward(self, levels: list[Tensor]) -> Tensor:
         levels = levels[-self.inputs:]

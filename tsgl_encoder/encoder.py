@@ -30,6 +30,7 @@ from torch import Tensor, nn
 from .balance import CrossLayerBalance, PyramidProjection
 from .guidance import GuidanceBlock, SplitGuidanceBlock
 from .hub import ConfigHubMixin
+from .layers.inference_cache import caller_memory_format
 from .priors import StructurePriors
 from .structure import StructureStream
 from .texture import TextureStream
@@ -149,12 +150,6 @@ class TSGLConfig:
             pyramid_channels=None if self.pyramid_channels is None
             else (*self.pyramid_channels[:num_scales], self.pyramid_channels[-1]),
         )
-
-
-def caller_memory_format(image: Tensor) -> torch.memory_format:
-    """``channels_last`` for an image in that layout, else ``contiguous_format``."""
-    strictly_channels_last = image.is_contiguous(memory_format=torch.channels_last) and not image.is_contiguous()
-    return torch.channels_last if strictly_channels_last else torch.contiguous_format
 
 
 def select_levels(out_indices: Sequence[int] | None, num_levels: int) -> tuple[int, ...]:

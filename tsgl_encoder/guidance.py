@@ -27,6 +27,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from .layers.inference_cache import Conv2d, derived, tensors_of
+
 LRELU_SLOPE = 0.2
 
 
@@ -58,8 +60,12 @@ def convs_of_one_input(convs: tuple[nn.Conv2d, ...], x: Tensor, bias_offsets: tu
     ``bias_offsets`` adds a constant to each conv's output through its bias (free: SPADE's ``1 + gamma``).
     """
     offsets = bias_offsets or (0.0,) * len(convs)
-    weight = torch.cat([conv.weight for conv in convs])
-    bias = torch.cat([conv.bias + offset for conv, offset in zip(convs, offsets, strict=True)])
+
+    def fused() -> tuple[Tensor, Tensor]:
+        return (torch.cat([conv.weight for conv in convs]),
+                torch.cat([conv.bias + offset for conv, offset in zip(convs, offsets, strict=True)]))
+
+    weight, bias = derived(convs[0], f"fused_with_{len(convs) - 1}_{offsets}", tensors_of(*convs), fused, like=x)
     out = F.conv2d(x, weight, bias, padding=convs[0].padding)  # (B, sum of out_channels, H, W)
     return out.split([conv.out_channels for conv in convs], dim=1)
 
@@ -76,9 +82,9 @@ class SPADE(nn.Module):
     def __init__(self, norm: nn.Module, channels: int, cond_channels: int, hidden: int) -> None:
         super().__init__()
         self.norm = norm
-        self.shared = nn.Sequential(nn.Conv2d(cond_channels, hidden, 3, padding=1), nn.ReLU())
-        self.to_gamma = nn.Conv2d(hidden, channels, 3, padding=1)
-        self.to_beta = nn.Conv2d(hidden, channels, 3, padding=1)
+        self.shared = nn.Sequential(Conv2d(cond_channels, hidden, 3, padding=1), nn.ReLU())
+        self.to_gamma = Conv2d(hidden, channels, 3, padding=1)
+        self.to_beta = Conv2d(hidden, channels, 3, padding=1)
 
     def modulate(self, x: Tensor, hidden: Tensor) -> Tensor:
         """``norm(x) * (1 + gamma) + beta``: gamma and beta as one conv, the ``1 +`` folded into its bias."""
@@ -90,7 +96,7 @@ class SPADE(nn.Module):
 
 
 def sn_conv3x3(channels_in: int, channels_out: int) -> nn.Module:
-    return spectral_norm(nn.Conv2d(channels_in, channels_out, 3, padding=1))
+    return spectral_norm(Conv2d(channels_in, channels_out, 3, padding=1))
 
 
 RESIDUAL_RESIZES = ("bilinear", "nearest")

@@ -9,13 +9,15 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .inference_cache import Conv2d
+
 
 class ConvBNReLU(nn.Module):
     """``ReLU(BN(conv(x)))``, reflect padding ``kernel // 2``; the mask is only carried along."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2, bias=False,
+        self.conv = Conv2d(in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2, bias=False,
                               padding_mode="reflect")
         self.norm = nn.BatchNorm2d(out_channels)
         self.act = nn.ReLU(inplace=True)

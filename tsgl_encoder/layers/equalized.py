@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .inference_cache import derived, tensors_of
+
 ACTIVATIONS = ("linear", "lrelu")
 LRELU_SLOPE = 0.2
 LRELU_GAIN = math.sqrt(2.0)
@@ -58,7 +60,9 @@ class EqualizedLinear(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         gain = folded_gain(self.activation)
-        return _activate(F.linear(x, self.weight * (self.weight_gain * gain), self.bias * gain), self.activation)
+        weight, bias = derived(self, "scaled", tensors_of(self),
+                               lambda: (self.weight * (self.weight_gain * gain), self.bias * gain))
+        return _activate(F.linear(x, weight, bias), self.activation)
 
 
 class EqualizedConv2d(nn.Module):
@@ -89,7 +93,8 @@ class EqualizedConv2d(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         gain = folded_gain(self.activation)
-        weight, bias = self.weight * (self.weight_gain * gain), self.bias * gain
+        weight, bias = derived(self, "scaled", tensors_of(self),
+                               lambda: (self.weight * (self.weight_gain * gain), self.bias * gain), like=x)
         if self.down == 1:
             x = F.conv2d(x, weight, bias, padding=self.padding)
         else:

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .equalized import EqualizedConv2d
+from .inference_cache import Conv2d
 
 
 def mask_update(mask: Tensor, kernel_size: int, stride: int, padding: int) -> tuple[Tensor, Tensor]:
@@ -38,7 +39,7 @@ def mask_update(mask: Tensor, kernel_size: int, stride: int, padding: int) -> tu
     return update, ratio
 
 
-class PartialConv2d(nn.Conv2d):
+class PartialConv2d(Conv2d):
     """Structure-stream partial convolution: ``conv(x * mask) * ratio``, no bias."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> None:
