@@ -1,10 +1,12 @@
-"""Run by test_training.py under torchrun: two gloo ranks train on different batches; gradients are
-all-reduced, so the generators must stay identical on both ranks."""
+"""Run by test_training.py (and benchmarks/ddp_exit_stress.py) as two gloo ranks: they train on different
+batches; gradients are all-reduced, so the generators must stay identical on both ranks. train() must
+return a trainer without DistributedDataParallel wrappers, so that the ranks exit cleanly (issue 31)."""
 
 import sys
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 from adapters.lama.host import LamaHost
 from tsgl_encoder.bench.data import embedded_dataset
@@ -17,6 +19,8 @@ config = TrainConfig(steps=2, batch_size=2, checkpoint_every=2, log_every=1, dis
 host = LamaHost(overrides={"ngf": 8, "n_blocks": 1}, adversary="patchgan")
 trainer = train(host, "tsgl", train_set, config, sys.argv[1], losses=LossWeights(adversarial_weight=0.05),
                 progress=False)
+wrappers = [m for m in (trainer.generator, trainer.adversary) if isinstance(m, nn.parallel.DistributedDataParallel)]
+assert not wrappers, "train() returned DistributedDataParallel wrappers"
 flat = torch.cat([p.detach().flatten() for p in trainer.model.parameters()])
 gathered = [torch.zeros_like(flat) for _ in range(dist.get_world_size())]
 dist.all_gather(gathered, flat)

@@ -10,7 +10,8 @@ the time; the convolutions, matrix products and attention together get their FLO
 of the GEMM rate in that dtype. The FLOPs are ``torch.utils.flop_counter``'s count of one forward (the
 same count as ``tsgl-speed``'s rows), not the profiler's: the profiler puts a convolution's FLOPs on
 every ``aten::conv2d`` / ``aten::convolution`` event it records, and autocast records each convolution
-twice (before and after its cast), so its sums overstate the FLOPs by up to ~1.7x.
+twice (before and after its cast): with its sums, the convolutions of ``tsgl_base`` at 256 read 168% of
+the bf16 GEMM rate under autocast, where the counted FLOPs give 88%.
 """
 
 from __future__ import annotations

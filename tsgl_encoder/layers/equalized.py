@@ -38,6 +38,15 @@ def folded_gain(activation: str) -> float:
     return LRELU_GAIN if activation == "lrelu" else 1.0
 
 
+def scaled_weight_and_bias(layer: EqualizedLinear | EqualizedConv2d, like: Tensor | None = None
+                           ) -> tuple[Tensor, Tensor]:
+    """The layer's run-time weight and bias, equalized-lr scale and activation gain folded in (cached for
+    inference, 4-d weights in ``like``'s layout)."""
+    gain = folded_gain(layer.activation)
+    return derived(layer, "scaled", tensors_of(layer),
+                   lambda: (layer.weight * (layer.weight_gain * gain), layer.bias * gain), like=like)
+
+
 def _activate(x: Tensor, activation: str) -> Tensor:
     return F.leaky_relu(x, LRELU_SLOPE, inplace=True) if activation == "lrelu" else x
 
@@ -59,10 +68,7 @@ class EqualizedLinear(nn.Module):
         self.weight_gain = 1.0 / math.sqrt(in_features)
 
     def forward(self, x: Tensor) -> Tensor:
-        gain = folded_gain(self.activation)
-        weight, bias = derived(self, "scaled", tensors_of(self),
-                               lambda: (self.weight * (self.weight_gain * gain), self.bias * gain))
-        return _activate(F.linear(x, weight, bias), self.activation)
+        return _activate(F.linear(x, *scaled_weight_and_bias(self)), self.activation)
 
 
 class EqualizedConv2d(nn.Module):
@@ -92,9 +98,7 @@ class EqualizedConv2d(nn.Module):
         return F.conv2d(x, kernel, padding=padding, groups=channels)
 
     def forward(self, x: Tensor) -> Tensor:
-        gain = folded_gain(self.activation)
-        weight, bias = derived(self, "scaled", tensors_of(self),
-                               lambda: (self.weight * (self.weight_gain * gain), self.bias * gain), like=x)
+        weight, bias = scaled_weight_and_bias(self, like=x)
         if self.down == 1:
             x = F.conv2d(x, weight, bias, padding=self.padding)
         else:

@@ -5,10 +5,17 @@ A run is a deterministic function of ``(config, seed)``: batch ``s`` comes from
 optimisers, RNG states and the loss history, so a run killed after a checkpoint and resumed ends
 with the same weights as an uninterrupted one. Under ``torchrun`` it uses DistributedDataParallel
 (gloo on CPU, NCCL on GPU) with SyncBatchNorm; each rank draws its own batches.
+
+Under ``torchrun``, :func:`train` returns a trainer that holds no DistributedDataParallel wrapper: their
+reducers keep the process group alive, and a wrapper that outlives ``destroy_process_group()`` can abort
+the process at interpreter exit (SIGABRT after the work is done, which ``torchrun`` reports as a failed
+job). So the rule for a user's script is only the usual one: call ``destroy_process_group()`` after the
+last collective of your own; the models, optimisers and history of the returned trainer stay usable.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import warnings
@@ -123,6 +130,20 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=cuda_amp)
         self.step = 0
         self.history: list[dict[str, float]] = []
+        self.released = False
+
+    def release_distributed(self) -> None:
+        """Drops the DistributedDataParallel wrappers of the generator and the adversary (the modules, their
+        weights and the optimisers stay) and collects them, so that no reducer, hook or process-group
+        reference survives; :func:`train` calls it before it returns. Training further needs a new
+        :func:`train` call (``resume=True``)."""
+        wrapped = isinstance(self.generator, nn.parallel.DistributedDataParallel) or isinstance(
+            self.adversary, nn.parallel.DistributedDataParallel)
+        self.generator = _unwrap(self.generator)
+        self.adversary = None if self.adversary is None else _unwrap(self.adversary)
+        self.released = True
+        if wrapped:
+            gc.collect()  # the wrappers sit in reference cycles (hooks, reducer): free them now, not at exit
 
     def _loss_network(self, needed: bool, path: str | None, build, term: str, field: str, what: str):
         if not needed:
@@ -135,6 +156,9 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.config.amp)
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        if self.released and _distributed()[1] > 1:
+            raise RuntimeError("this trainer's DistributedDataParallel wrappers were released when train() "
+                               "returned; continue with train(..., resume=True)")
         batch = {k: v.to(self.device) for k, v in batch.items()}
         with self._autocast():
             prediction = _prediction(self.generator(batch["image"], batch["mask"]))
@@ -238,15 +262,23 @@ def train(host: Host, variant: str, dataset: InpaintingDataset, config: TrainCon
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(host, variant, losses or host.native_losses, config)
-    found = read_checkpoint(out_dir, trainer.device) if resume else None
-    if found is not None:
-        trainer.load(*found)
+    try:
+        found = read_checkpoint(out_dir, trainer.device) if resume else None
+        if found is not None:
+            trainer.load(*found)
+        remaining = config.steps - trainer.step
+        if stop_after is not None:
+            remaining = min(remaining, stop_after)
+        if remaining > 0:
+            _run_steps(trainer, dataset, out_dir, remaining, progress)
+    finally:
+        trainer.release_distributed()
+    return trainer
+
+
+def _run_steps(trainer: Trainer, dataset: InpaintingDataset, out_dir: Path, remaining: int, progress: bool) -> None:
+    config, host, variant = trainer.config, trainer.host, trainer.variant
     rank, _ = _distributed()
-    remaining = config.steps - trainer.step
-    if stop_after is not None:
-        remaining = min(remaining, stop_after)
-    if remaining <= 0:
-        return trainer
     sampler = StepSampler(len(dataset), config.batch_size, config.seed, trainer.step, remaining, rank)
     loader = DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
                         persistent_workers=False)
@@ -262,4 +294,3 @@ def train(host: Host, variant: str, dataset: InpaintingDataset, config: TrainCon
             bar.set_postfix(g=f"{record['g_total']:.3f}", d=f"{record['d']:.3f}")
         if trainer.step % config.checkpoint_every == 0 or trainer.step == config.steps:
             trainer.save(out_dir)
-    return trainer
