@@ -17,8 +17,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from tsgl_encoder.bench.benchmark import machine
 from tsgl_encoder.bench.launch import run_local_ranks
+from tsgl_encoder.bench.machine import machine_line
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error(f"--runs must be >= 1, got {args.runs}")
-    print(machine())
+    print(machine_line())
     exits: collections.Counter[int] = collections.Counter()
     failed_runs = 0
     started = time.perf_counter()

@@ -1,7 +1,7 @@
 """Swap CTSDG's two encoders for one TSGL encoder and run both on a real photograph with a hole.
 
     python examples/swap_ctsdg.py                          # random weights: shows the plumbing
-    python examples/swap_ctsdg.py --checkpoint g.pth       # a CTSDG generator state_dict (local file)
+    python examples/swap_ctsdg.py --checkpoint g.pth       # CTSDG's .pt or a generator state_dict
 
 Prints the parameter table (encoders / decoders / fusion and heads, before and after) and writes a
 PNG: masked input | CTSDG | CTSDG + TSGL encoder | ground truth (outputs composited into the hole).
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-from pathlib import Path
 
 import torch
 
@@ -35,12 +34,7 @@ def main() -> None:
         raise ValueError(f"--size must be a multiple of 128 (CTSDG's seven stride-2 stages), got {args.size}")
 
     torch.manual_seed(args.seed)
-    original = ctsdg.create_generator()
-    if args.checkpoint:
-        if not Path(args.checkpoint).is_file():
-            raise FileNotFoundError(f"--checkpoint: no such file {args.checkpoint!r}")
-        state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
-        original.load_state_dict(state.get("generator", state), strict=True)
+    original = ctsdg.load_checkpoint(args.checkpoint) if args.checkpoint else ctsdg.create_generator()
     swapped = ctsdg.replace_encoder(copy.deepcopy(original), create_encoder(args.encoder))
     original.eval()
     swapped.eval()

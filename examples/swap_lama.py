@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-from pathlib import Path
 
 import torch
 
@@ -24,20 +23,11 @@ from tsgl_encoder.bench.masks import brush_stroke_mask
 from tsgl_encoder.bench.viz import print_parameter_table, save_side_by_side
 
 
-def load_checkpoint(model: torch.nn.Module, path: str) -> None:
-    """Loads an upstream LaMa generator state_dict or a training checkpoint (``generator.*`` keys)."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"--checkpoint: no such file {path!r}")
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    state = state.get("state_dict", state)
-    state = {k.removeprefix("generator."): v for k, v in state.items() if not k.startswith(("discriminator.", "loss"))}
-    model.load_state_dict(state, strict=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="lama_fourier", choices=lama.list_generators())
-    parser.add_argument("--checkpoint", default=None, help="local LaMa generator weights (optional)")
+    parser.add_argument("--checkpoint", default=None, help="a LaMa checkpoint: best.ckpt (config.yaml "
+                        "beside it) or a generator state_dict (optional)")
     parser.add_argument("--image", default=None, help="a photo (default: scikit-image's astronaut)")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
@@ -45,9 +35,8 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
-    original = lama.create_generator(args.preset)
-    if args.checkpoint:
-        load_checkpoint(original, args.checkpoint)
+    # a published checkpoint (read safely: lama.load_checkpoint runs nothing from the file), else the preset
+    original = lama.load_checkpoint(args.checkpoint) if args.checkpoint else lama.create_generator(args.preset)
     swapped = lama.replace_encoder(copy.deepcopy(original))
     original.eval()
     swapped.eval()

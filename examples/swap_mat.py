@@ -1,7 +1,7 @@
 """Swap the encoder of MAT's first stage for TSGL's and run both on a real photograph with a large hole.
 
     python examples/swap_mat.py                                   # random weights: shows the plumbing
-    python examples/swap_mat.py --preset mat_512 --checkpoint g_ema.pth   # a G_ema state_dict (local file)
+    python examples/swap_mat.py --preset mat_512 --checkpoint g_ema.pth   # a network pickle or G_ema state_dict
 
 Builds MAT (``mat_256`` by default), copies it, swaps the copy's first-stage encoder (``conv_first``,
 ``enc_conv``, ``tran[0]``, ``tran[1]``) with ``adapters.mat.replace_encoder``, prints the parameter table
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-from pathlib import Path
 
 import torch
 
@@ -27,17 +26,10 @@ from tsgl_encoder.bench.masks import mat_mask
 from tsgl_encoder.bench.viz import print_parameter_table, save_side_by_side
 
 
-def load_checkpoint(model: torch.nn.Module, path: str) -> None:
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"--checkpoint: no such file {path!r}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict(state.get("G_ema", state), strict=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="mat_256", choices=mat.list_generators())
-    parser.add_argument("--checkpoint", default=None, help="local MAT G_ema state_dict (optional)")
+    parser.add_argument("--checkpoint", default=None, help="local MAT network pickle or G_ema state_dict (optional)")
     parser.add_argument("--encoder", default="tsgl_base", choices=list_encoders())
     parser.add_argument("--image", default=None, help="a photo (default: scikit-image's astronaut)")
     parser.add_argument("--seed", type=int, default=0)
@@ -45,9 +37,8 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
-    original = mat.create_generator(args.preset)
-    if args.checkpoint:
-        load_checkpoint(original, args.checkpoint)
+    # a network pickle or G_ema state_dict, read safely (mat.load_checkpoint runs nothing from the file)
+    original = mat.load_checkpoint(args.checkpoint) if args.checkpoint else mat.create_generator(args.preset)
     down_time = len(original.synthesis.first_stage.enc_conv)
     encoder = default_encoder(down_time, args.encoder)  # cut to MAT's token levels
     swapped = replace_encoder(copy.deepcopy(original), encoder)

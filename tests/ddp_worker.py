@@ -8,8 +8,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from adapters.lama.host import LamaHost
 from tsgl_encoder.bench.data import embedded_dataset
+from tsgl_encoder.bench.hosts import LamaHost
 from tsgl_encoder.bench.masks import create_mask_generator
 from tsgl_encoder.bench.training import LossWeights, TrainConfig, train
 

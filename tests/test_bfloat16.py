@@ -88,15 +88,12 @@ def test_each_swapped_host_runs_in_bf16(name):
 @pytest.mark.parametrize("host_name", ["lama", "ctsdg", "mat"])
 def test_a_bf16_autocast_training_step_of_each_swapped_host(host_name, tmp_path):
     """The smoke preset's host with its native losses (less the terms that need local weight files)."""
-    import argparse
-
-    from tsgl_encoder.bench.benchmark import PRESETS, host_settings
+    from tsgl_encoder.bench.benchmark import PRESETS, BenchmarkConfig, host_settings
     from tsgl_encoder.bench.data import embedded_dataset
     from tsgl_encoder.bench.masks import create_mask_generator
 
-    args = argparse.Namespace(preset="smoke", hosts=[host_name], init_from=None, steps=1, amp=True, workers=0,
-                              vgg_weights=None, resnet_pl_weights=None)
-    host, config, losses = host_settings(PRESETS["smoke"], args)[host_name]
+    request = BenchmarkConfig(preset="smoke", hosts=(host_name,), steps=1, amp=True, workers=0)
+    host, config, losses = host_settings(PRESETS["smoke"], request)[host_name]
     assert config.amp
     train_set, _ = embedded_dataset(PRESETS["smoke"].size, create_mask_generator("mat_large"), None)
     trainer = train(host, "tsgl", train_set, config, tmp_path, losses=losses, progress=False)

@@ -318,7 +318,7 @@ def sorted_fingerprint(state) -> str:
 
 
 def test_official_tsgl_lama_mapping_loads_strictly_and_round_trips(tmp_path):
-    from adapters.lama.official import library_to_official_state
+    from adapters.lama.convert import library_to_official_state
 
     source = randomized(lama.create_generator("tsgl_lama_512", head="tanh"))
     for image_range, head in (("unit", "tanh"), ("signed", "sigmoid")):

@@ -199,7 +199,7 @@ def test_swap_refuses_other_models():
 
 # ------------------------------------------------------------------ the benchmark host
 def test_ctsdg_adversary_trains_the_discriminator_and_not_the_generator_side():
-    from adapters.ctsdg import CTSDG_LOSSES, CTSDGAdversary
+    from tsgl_encoder.bench.hosts import CTSDG_LOSSES, CTSDGAdversary
     from tsgl_encoder.bench.training import Prediction, frozen
 
     torch.manual_seed(0)
@@ -223,8 +223,8 @@ def test_ctsdg_adversary_trains_the_discriminator_and_not_the_generator_side():
 def test_ctsdg_host_trains_with_its_native_losses(tmp_path, variant):
     from torchvision.models import vgg16
 
-    from adapters.ctsdg import CTSDG_LOSSES, CTSDGHost
     from tsgl_encoder.bench.data import embedded_dataset
+    from tsgl_encoder.bench.hosts import CTSDG_LOSSES, CTSDGHost
     from tsgl_encoder.bench.masks import create_mask_generator
     from tsgl_encoder.bench.training import TrainConfig, train
 

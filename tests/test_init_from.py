@@ -7,8 +7,8 @@ import json
 import torch
 
 import adapters.lama as lama
-from adapters.lama.host import LamaHost
 from tsgl_encoder.bench import benchmark as benchmark_program
+from tsgl_encoder.bench.hosts import LamaHost
 
 CONFIG = """\
 generator:

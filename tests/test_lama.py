@@ -219,7 +219,7 @@ def test_conv_only_encoder_keeps_the_interface():
 def test_lama_adversary_is_lamas_non_saturating_r1_with_mask_as_fake_target():
     import torch.nn.functional as F
 
-    from adapters.lama.host import LAMA_LOSSES, LamaAdversary, LamaHost
+    from tsgl_encoder.bench.hosts import LAMA_LOSSES, LamaAdversary, LamaHost
     from tsgl_encoder.bench.losses import r1_penalty
     from tsgl_encoder.bench.training import LossWeights, PatchGANAdversary, Prediction, frozen
 
@@ -261,8 +261,8 @@ def test_lama_adversary_is_lamas_non_saturating_r1_with_mask_as_fake_target():
 
 
 def test_lama_host_trains_with_all_of_lamas_losses(tmp_path):
-    from adapters.lama.host import LAMA_LOSSES, LamaHost
     from tsgl_encoder.bench.data import embedded_dataset
+    from tsgl_encoder.bench.hosts import LAMA_LOSSES, LamaHost
     from tsgl_encoder.bench.masks import create_mask_generator
     from tsgl_encoder.bench.resnet_pl import DilatedResNet50
     from tsgl_encoder.bench.training import TrainConfig, train

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -121,3 +123,45 @@ def test_metric_files_are_short():
     lengths = {p.name: len(p.read_text().splitlines()) for p in (ROOT / "tsgl_encoder/bench/metrics").glob("*.py")}
     assert set(lengths) >= {"pixel.py", "fid.py", "lpips.py", "suite.py"}
     assert max(lengths.values()) < 300, lengths
+
+
+# ------------------------------------------------------------------ one-way layers: core -> adapters -> harness
+
+
+def test_no_adapter_module_imports_the_harness():
+    graph = import_graph()
+    leaks = {name: sorted(t for t in targets if t.startswith("tsgl_encoder.bench"))
+             for name, targets in graph.items() if name.startswith("adapters")}
+    assert {name: targets for name, targets in leaks.items() if targets} == {}
+
+
+@pytest.mark.parametrize("package", ["adapters.lama", "adapters.ctsdg", "adapters.mat"])
+def test_importing_an_adapter_loads_nothing_of_the_harness(package):
+    code = (f"import sys, {package}; "
+            "print(sorted(m for m in sys.modules if m.startswith('tsgl_encoder.bench')))")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert found.stdout.strip() == "[]", found.stdout
+
+
+def test_every_host_is_one_registry_entry_read_by_every_program():
+    from tsgl_encoder.bench.hosts import HOSTS
+    from tsgl_encoder.bench.training import Host
+
+    assert set(HOSTS) == {"lama", "ctsdg", "mat"} and all(issubclass(cls, Host) for cls in HOSTS.values())
+    programs = {"tsgl_encoder/bench/speed/cli.py", "tsgl_encoder/bench/evaluate.py"}
+    for program in programs:  # the CLIs name no host: they read the registry
+        text = (ROOT / program).read_text()
+        assert "HOSTS" in text and "adapters" not in text, program
+    graph = import_graph()
+    harness = [name for name in graph if name.startswith("tsgl_encoder.bench") and ".hosts" not in name]
+    direct = {name: sorted(t for t in graph[name] if t.startswith("adapters")) for name in harness}
+    # only the hosts (and LaMa's PatchGAN for the harness's default adversary) reach into the adapters
+    assert {name: targets for name, targets in direct.items() if targets} == {
+        "tsgl_encoder.bench.training.adversary": ["adapters.lama.discriminator"]}
+
+
+def test_files_hold_one_concept_each():
+    lengths = {str(p.relative_to(ROOT)): len(p.read_text().splitlines())
+               for package in PACKAGES for p in (ROOT / package).rglob("*.py")}
+    long = {path: n for path, n in lengths.items() if n > 450}
+    assert long == {"tsgl_encoder/bench/masks.py": lengths["tsgl_encoder/bench/masks.py"]}, long

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
+from adapters.lama.discriminator import PatchDiscriminator
 from tsgl_encoder.bench.losses import (
-    PatchDiscriminator,
     PerceptualLoss,
     StructureEdgeHead,
     discriminator_loss,

@@ -137,7 +137,7 @@ def test_mat_adversary_is_mats_two_stage_non_saturating_loss_with_r1():
     import torch.nn.functional as F
 
     from adapters.mat import create_discriminator
-    from adapters.mat.host import MAT_LOSSES, MATAdversary
+    from tsgl_encoder.bench.hosts import MAT_LOSSES, MATAdversary
     from tsgl_encoder.bench.losses import r1_penalty
     from tsgl_encoder.bench.training import Prediction, frozen
 
@@ -167,8 +167,8 @@ def test_mat_adversary_is_mats_two_stage_non_saturating_loss_with_r1():
 def test_mat_host_trains_with_its_native_losses(tmp_path, variant):
     from torchvision.models import vgg19
 
-    from adapters.mat.host import MAT_LOSSES, MATHost
     from tsgl_encoder.bench.data import embedded_dataset
+    from tsgl_encoder.bench.hosts import MAT_LOSSES, MATHost
     from tsgl_encoder.bench.masks import create_mask_generator
     from tsgl_encoder.bench.training import TrainConfig, train
 
@@ -191,7 +191,7 @@ def test_mat_host_trains_with_its_native_losses(tmp_path, variant):
 
 
 def test_mat_host_trains_at_its_resolution_only():
-    from adapters.mat.host import MATHost
+    from tsgl_encoder.bench.hosts import MATHost
 
     host = MATHost(**TINY_HOST)
     assert host.size_problem(128) is None

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 
 from tsgl_encoder import create_encoder
 from tsgl_encoder.bench import speed as speed_program
-from tsgl_encoder.bench import speed_official
-from tsgl_encoder.bench.official import OfficialEncoder
+from tsgl_encoder.bench.parity import OfficialEncoder
+from tsgl_encoder.bench.speed import parity as speed_official
 
 
 def test_smoke_writes_both_files_and_the_plot(tmp_path, load_script):
@@ -143,7 +143,7 @@ def test_profile_groups_the_operators_by_kind_and_writes_its_table(tmp_path):
 
 
 def test_operator_kinds():
-    from tsgl_encoder.bench.op_profile import kind_of
+    from tsgl_encoder.bench.speed.op_profile import kind_of
 
     assert kind_of("aten::_slow_conv2d_forward") == "convolution (slow path)"
     assert kind_of("aten::mkldnn_convolution") == "convolution (oneDNN)"

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from adapters.lama.host import LamaHost
 from tsgl_encoder.bench import benchmark as benchmark_program
 from tsgl_encoder.bench.data import (
     InpaintingDataset,
@@ -19,6 +18,7 @@ from tsgl_encoder.bench.data import (
     find_images,
     folder_datasets,
 )
+from tsgl_encoder.bench.hosts import LamaHost
 from tsgl_encoder.bench.launch import run_local_ranks
 from tsgl_encoder.bench.masks import create_mask_generator
 from tsgl_encoder.bench.training import LossWeights, TrainConfig, train
@@ -134,13 +134,12 @@ def test_benchmark_smoke_writes_results_for_both_encoders(tmp_path):
 def test_benchmark_refuses_sizes_a_host_cannot_take(load_script):
     benchmark = benchmark_program
     preset = replace(benchmark.PRESETS["smoke"], size=64)
-    args = benchmark.argparse.Namespace(hosts=None, steps=None, amp=False, workers=None, vgg_weights=None,
-                                        resnet_pl_weights=None, preset="x", init_from=None)
+    request = benchmark.BenchmarkConfig(preset="x")
     with pytest.raises(ValueError, match="host 'ctsdg' needs sizes that are multiples of 128, preset 'x' has 64"):
-        benchmark.host_settings(preset, args)
+        benchmark.host_settings(preset, request)
     with pytest.raises(ValueError, match=r"unknown host\(s\) \['mat2'\]"):
-        benchmark.host_settings(preset, benchmark.argparse.Namespace(**{**vars(args), "hosts": ["mat2"]}))
-    settings = benchmark.host_settings(preset, benchmark.argparse.Namespace(**{**vars(args), "hosts": ["lama"]}))
+        benchmark.host_settings(preset, replace(request, hosts=("mat2",)))
+    settings = benchmark.host_settings(preset, replace(request, hosts=("lama",)))
     assert settings["lama"][2].perceptual == 0.0 and settings["lama"][2].resnet_pl == 0.0
     assert settings["lama"][1].steps == 2
 

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from adapters.ctsdg.host import CTSDGHost
-from adapters.lama.host import LamaHost
 from tsgl_encoder import ABLATIONS
 from tsgl_encoder.bench import benchmark as benchmark_program
+from tsgl_encoder.bench.hosts import CTSDGHost, LamaHost
 from tsgl_encoder.bench.training import generator_parameters, known_variants, parse_variant
 from tsgl_encoder.bench.training.host import without_edge_head
 from tsgl_encoder.bench.training.variants import PARAMETER_TOLERANCE, fit_width

@@ -3,14 +3,10 @@
 from .checkpoint import load_checkpoint
 from .discriminator import Discriminator, EdgeDetector, StructureBranch, TextureBranch
 from .generator import Generator
-from .host import CTSDG_LOSSES, CTSDGAdversary, CTSDGHost
 from .presets import create_discriminator, create_generator, list_generators
 from .swap import TSGLSkipEncoder, parameters_by_part, replace_encoder
 
 __all__ = [
-    "CTSDG_LOSSES",
-    "CTSDGAdversary",
-    "CTSDGHost",
     "Discriminator",
     "EdgeDetector",
     "Generator",

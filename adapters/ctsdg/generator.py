@@ -112,9 +112,14 @@ class Generator(nn.Module):
         """
         check_inputs(input_image, input_edge, mask, self.ec_texture_1.conv.in_channels,
                      self.ec_structure_1.conv.in_channels)
+        return generate(self, *self.encode(input_image, input_edge, mask))
+
+    def encode(self, input_image: torch.Tensor, input_edge: torch.Tensor, mask: torch.Tensor) -> tuple[list, list]:
+        """The two encoders alone: ``(textures, structures)``, each the list of ``(features, mask)`` from the
+        input (level 0) to ``ec_*_7``, as the decoders read them."""
         textures = self._encode("texture", input_image, mask.expand(-1, input_image.shape[1], -1, -1))
         structures = self._encode("structure", input_edge, mask.expand(-1, input_edge.shape[1], -1, -1))
-        return generate(self, textures, structures)
+        return textures, structures
 
     def train(self, mode: bool = True) -> Generator:
         super().train(mode)

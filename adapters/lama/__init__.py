@@ -1,16 +1,16 @@
 """LaMa host: the reference generator, its presets and ``replace_encoder``."""
 
 from .checkpoint import load_checkpoint
+from .convert import from_official_tsgl
+from .discriminator import PatchDiscriminator
 from .ffc import FFCResNetGenerator
-from .host import LamaHost
-from .official import from_official_tsgl
 from .presets import create_discriminator, create_generator, list_generators
 from .swap import TSGLBottleneckStem, default_encoder, parameters_by_part, replace_encoder
 from .tsgl_lama import TSGLLamaGenerator
 
 __all__ = [
     "FFCResNetGenerator",
-    "LamaHost",
+    "PatchDiscriminator",
     "TSGLBottleneckStem",
     "TSGLLamaGenerator",
     "create_discriminator",

@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 from torch import nn
 
-from tsgl_encoder.bench.losses import PatchDiscriminator
-
+from .discriminator import PatchDiscriminator
 from .ffc import FFCResNetGenerator
 from .tsgl_lama import tsgl_lama_512
 
@@ -45,7 +44,7 @@ def create_generator(name: str, **overrides) -> nn.Module:
 def create_discriminator(name: str = "lama_fourier", **overrides) -> PatchDiscriminator:
     """The discriminator LaMa trains preset ``name`` with: pix2pixHD's ``NLayerDiscriminator`` (``ndf`` 64,
     4 layers, BatchNorm; ``configs/training/discriminator/pix2pixhd_nlayer.yaml``), as
-    :class:`~tsgl_encoder.bench.losses.PatchDiscriminator` (same layers; module names ``layers.i`` for
+    :class:`~adapters.lama.discriminator.PatchDiscriminator` (same layers; module names ``layers.i`` for
     upstream's ``model{i}``). Overrides (``width``, ``n_layers``, ``in_channels``) replace its arguments."""
     if name not in _GENERATORS:
         raise ValueError(f"unknown LaMa generator {name!r}; available: {list_generators()}")

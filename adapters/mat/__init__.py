@@ -8,7 +8,6 @@ from .checkpoint import load_checkpoint
 from .discriminator import DisBlock, Discriminator, DisFromRGB, MinibatchStdLayer
 from .first_stage import DecStyleBlock, FirstStage
 from .generator import Generator, SynthesisNet, check_inputs
-from .host import MATHost
 from .layers import Conv2dLayer, Conv2dLayerPartial, FullyConnectedLayer
 from .mapping import MappingNet
 from .modulated import NOISE_MODES, ModulatedConv2d, StyleConv, ToRGB
@@ -35,7 +34,6 @@ __all__ = [
     "FirstStage",
     "FullyConnectedLayer",
     "Generator",
-    "MATHost",
     "MappingNet",
     "MinibatchStdLayer",
     "ModulatedConv2d",

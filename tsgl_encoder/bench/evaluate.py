@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import sys
 import warnings
 from collections.abc import Iterable, Iterator
@@ -43,11 +42,12 @@ from .folders import (
     read_mask,
     to_unit_tensor,
 )
+from .hosts import HOSTS
+from .machine import machine_line
 from .masks import MASK_SETS, fixed_mask, hole_ratio
 from .metrics import MetricSuite
 from .viz import save_grid
 
-HOST_NAMES = ("lama", "ctsdg", "mat")
 GRID_ROWS = 6
 Sample = tuple[str, torch.Tensor, torch.Tensor, torch.Tensor]  # name, prediction, ground truth ([0, 1]), mask
 
@@ -67,7 +67,7 @@ def score(samples: Iterable[Sample], suite: MetricSuite, out: Path, title: str, 
             grid.append((name, [truth * mask + (1 - mask), composite, truth]))
     if not items:
         raise PairingError(f"nothing to score: every image was unreadable ({len(skipped)} skipped)")
-    results = {"title": title, "machine": machine(), "count": len(items), "metrics": suite.compute(),
+    results = {"title": title, "machine": machine_line(), "count": len(items), "metrics": suite.compute(),
                "metrics_unavailable": suite.unavailable, "skipped": skipped, "items": items, **(extra or {})}
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "results.json", lambda p: Path(p).write_text(json.dumps(results, indent=1) + "\n"))
@@ -95,11 +95,6 @@ def _cell(value: float) -> str:
     return "inf" if math.isinf(value) else f"{value:.4g}"
 
 
-def machine() -> str:
-    return (f"torch {torch.__version__} | {platform.machine()} {platform.processor() or ''} | "
-            f"{torch.get_num_threads()} threads | python {platform.python_version()}")
-
-
 # ------------------------------------------------------------------------------------------ the three modes
 
 
@@ -123,27 +118,11 @@ def score_folders(predictions: Path, ground_truth: Path, masks: Path | None, out
     return score(samples(), suite, out, title, skipped, {"hole_value": hole_value, "manifest": manifest})
 
 
-def load_host(name: str, checkpoint: Path):
-    """``(model, host)``: the published checkpoint loaded by its adapter, and the host that runs it."""
-    if name == "lama":
-        from adapters.lama import LamaHost, load_checkpoint
-
-        return load_checkpoint(checkpoint), LamaHost()
-    if name == "ctsdg":
-        from adapters.ctsdg import CTSDGHost, load_checkpoint
-
-        return load_checkpoint(checkpoint), CTSDGHost()
-    from adapters.mat import MATHost, load_checkpoint
-
-    model = load_checkpoint(checkpoint)
-    return model, MATHost(preset=f"mat_{model.img_resolution}")
-
-
 @torch.no_grad()
 def run_host(host_name: str, checkpoint: Path, data: Path, mask_sets: list[str], out: Path, suite: MetricSuite,
              size: int = 256, seed: int = 0, limit: int | None = None, batch_size: int = 4) -> dict:
     """Mode 3: inpaint ``data`` with a checkpoint on each fixed mask set, write the predictions, score them."""
-    model, host = load_host(host_name, checkpoint)
+    model, host = HOSTS[host_name].from_checkpoint(checkpoint)
     model.to("cuda" if torch.cuda.is_available() else "cpu")
     problem = host.size_problem(size)
     if problem:
@@ -204,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--export-masks", choices=MASK_SETS, metavar="NAME", default=None,
                         help=f"export: write mask set NAME for --data ({', '.join(MASK_SETS)})")
     parser.add_argument("--layout", choices=LAYOUTS, default="lama", help="export: the folder layout (default lama)")
-    parser.add_argument("--host", choices=HOST_NAMES, default=None, help="run: the host of --checkpoint")
+    parser.add_argument("--host", choices=list(HOSTS), default=None, help="run: the host of --checkpoint")
     parser.add_argument("--checkpoint", type=Path, default=None, help="run: a published checkpoint of --host")
     parser.add_argument("--mask-set", nargs="+", choices=MASK_SETS, metavar="NAME", default=None,
                         help="run: the fixed mask set(s) to inpaint")

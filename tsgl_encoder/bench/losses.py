@@ -2,11 +2,9 @@
 
 * :func:`masked_l1`: L1 on the hole and on the known region, weighted (the official TSGL image loss
   is ``5 * hole + 1 * valid``, both averaged over all pixels).
-* :class:`PatchDiscriminator`: a PatchGAN (pix2pixHD / LaMa ``NLayerDiscriminator``: 4x4 convs,
-  BatchNorm, leaky ReLU 0.2) that also returns its intermediate features for feature matching.
 * :func:`discriminator_loss` / :func:`generator_loss`: ``"hinge"`` (the official TSGL training) or
   ``"nsgan"`` (non-saturating, LaMa), :func:`r1_penalty` (LaMa's ``gp_coef``),
-  :func:`feature_matching_loss`.
+  :func:`feature_matching_loss` (the PatchGAN they train is LaMa's, :mod:`adapters.lama.discriminator`).
 * :class:`StructureEdgeHead` + :func:`edge_loss`: the official structure supervision. The official
   MEDFE model decodes the deepest structure map back to a full-resolution edge map (two more
   stride-2 partial convs, seven upsampling partial convs, a residual bottleneck, 1x1 conv + sigmoid)
@@ -42,30 +40,6 @@ def masked_l1(
 def edge_loss(pred_edge: Tensor, target_edge: Tensor, mask: Tensor) -> Tensor:
     """The official structure loss: ``5 * L1(hole) + 1 * L1(valid)`` between predicted and Canny edges."""
     return masked_l1(pred_edge, target_edge, mask, 5.0, 1.0)
-
-
-class PatchDiscriminator(nn.Module):
-    """PatchGAN: ``forward(x) -> (logits (B, 1, h, w), [features])``."""
-
-    def __init__(self, in_channels: int = 3, width: int = 64, n_layers: int = 3, max_width: int = 512) -> None:
-        super().__init__()
-        layers = [nn.Sequential(nn.Conv2d(in_channels, width, 4, 2, 2), nn.LeakyReLU(0.2, True))]
-        channels = width
-        for index in range(1, n_layers + 1):
-            out = min(channels * 2, max_width)
-            stride = 2 if index < n_layers else 1
-            layers.append(nn.Sequential(nn.Conv2d(channels, out, 4, stride, 2), nn.BatchNorm2d(out),
-                                        nn.LeakyReLU(0.2, True)))
-            channels = out
-        layers.append(nn.Sequential(nn.Conv2d(channels, 1, 4, 1, 2)))
-        self.layers = nn.ModuleList(layers)
-
-    def forward(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
-        features = []
-        for layer in self.layers:
-            x = layer(x)
-            features.append(x)
-        return x, features[:-1]
 
 
 def discriminator_loss(real_logits: Tensor, fake_logits: Tensor, kind: str = "hinge") -> Tensor:

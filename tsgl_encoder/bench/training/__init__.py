@@ -4,14 +4,15 @@ from .adversary import Adversary, PatchGANAdversary, frozen
 from .evaluate import evaluate
 from .host import Host, generator_parameters
 from .loop import TrainConfig, train
-from .spec import Batch, LossNetworks, LossWeights, Prediction
-from .variants import CONTROLS, DEFAULT_VARIANTS, Variant, known_variants, parse_variant
+from .spec import Batch, EncoderPart, LossNetworks, LossWeights, Prediction, example_batch
+from .variants import CONTROLS, DEFAULT_VARIANTS, Variant, WidenedStage, known_variants, parse_variant
 
 __all__ = [
     "CONTROLS",
     "DEFAULT_VARIANTS",
     "Adversary",
     "Batch",
+    "EncoderPart",
     "Host",
     "LossNetworks",
     "LossWeights",
@@ -19,7 +20,9 @@ __all__ = [
     "Prediction",
     "TrainConfig",
     "Variant",
+    "WidenedStage",
     "evaluate",
+    "example_batch",
     "frozen",
     "generator_parameters",
     "known_variants",

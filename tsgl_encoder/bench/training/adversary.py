@@ -16,7 +16,9 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor, nn
 
-from ..losses import PatchDiscriminator, discriminator_loss, feature_matching_loss, generator_loss, r1_penalty
+from adapters.lama.discriminator import PatchDiscriminator
+
+from ..losses import discriminator_loss, feature_matching_loss, generator_loss, r1_penalty
 from .spec import Batch, LossWeights, Prediction
 
 

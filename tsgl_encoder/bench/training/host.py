@@ -14,7 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ...registry import ablation_overrides
 from ..losses import edge_loss, masked_l1
 from .adversary import Adversary, PatchGANAdversary
-from .spec import LossNetworks, LossWeights, Prediction
+from .spec import EncoderPart, LossNetworks, LossWeights, Prediction
 from .variants import Variant, fit_width, parse_variant
 
 EDGE_HEAD = "edge_head"  # the generator's attribute holding the auxiliary structure (edge) head, if any
@@ -46,6 +46,7 @@ class Host(ABC):
     perceptual_layers: dict[str, float] | None = None  # VGG taps and weights (None: the file's defaults)
 
     structure_head: bool = False  # trains TSGL's auxiliary edge head (and can give its own encoder one)
+    min_train_batch: int = 1  # BatchNorm on 1x1 maps needs two samples in training mode (CTSDG)
 
     @abstractmethod
     def build_own(self, width: int | None = None) -> nn.Module:
@@ -74,6 +75,29 @@ class Host(ABC):
         """The host's generator from a published checkpoint (its adapter's ``load_checkpoint``)."""
         raise TypeError(f"host {self.name!r} ({type(self).__name__}) has no checkpoint loader: override "
                         "load_pretrained to start from a checkpoint")
+
+    @classmethod
+    def from_checkpoint(cls, path: str) -> tuple[nn.Module, Host]:
+        """``(model, host)``: a published checkpoint's generator and a host configured to run it
+        (``tsgl-evaluate --host``). Hosts whose settings depend on the file (MAT's resolution) override it."""
+        host = cls()
+        return host.load_pretrained(path), host
+
+    # ------------------------------------------------------------------ timing
+    @property
+    def label(self) -> str:
+        """The generator's name in reports (a preset's name where the host has several)."""
+        return self.name
+
+    def example_inputs(self, batch: int, size: int, device: torch.device) -> tuple:
+        """Positional inputs of the generator's own ``forward`` for :func:`~.spec.example_batch` (timing)."""
+        raise TypeError(f"host {self.name!r} ({type(self).__name__}) gives no example inputs: override "
+                        "example_inputs to time it")
+
+    def encoder_part(self, model: nn.Module) -> EncoderPart:
+        """The encoder of ``model`` (its own, or TSGL's after the swap) as a runnable part, fed
+        :meth:`example_inputs`."""
+        raise TypeError(f"host {self.name!r} ({type(self).__name__}) names no encoder part: override encoder_part")
 
     # ------------------------------------------------------------------ variants
     def build(self, variant: str | Variant) -> nn.Module:

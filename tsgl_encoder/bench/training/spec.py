@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from torch import Tensor
+import torch
+from torch import Tensor, nn
 
 from ..losses import PerceptualLoss
 from ..resnet_pl import ResNetPL
@@ -53,3 +55,24 @@ class Prediction:
     def detach(self) -> Prediction:
         detached = {k: v.detach() for k, v in self.extras.items()}
         return Prediction(self.output.detach(), None if self.edge is None else self.edge.detach(), detached)
+
+
+@dataclass(frozen=True)
+class EncoderPart:
+    """The part of a generator that the swap replaces, runnable on its own (``tsgl-speed`` times it):
+    ``call(module, *host.example_inputs(...))`` returns its features; ``parameters`` counts the part when
+    ``module`` holds more than it (an encoder run through its host's method)."""
+
+    name: str
+    module: nn.Module
+    call: Callable[..., object] = lambda module, *inputs: module(*inputs)
+    parameters: int | None = None
+
+
+def example_batch(batch: int, size: int, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
+    """A random image ``(batch, 3, size, size)`` in [-1, 1] and its mask (1 = known) with a rectangular hole of
+    1/8 of the image: the inputs ``tsgl-speed`` times with."""
+    image = torch.rand(batch, 3, size, size, device=device) * 2 - 1
+    mask = torch.ones(batch, 1, size, size, device=device)
+    mask[..., size // 4 : size // 2, size // 4 : 3 * size // 4] = 0
+    return image, mask

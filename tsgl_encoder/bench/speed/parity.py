@@ -24,9 +24,9 @@ import torch
 from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..export import max_relative_difference
+from ...export import max_relative_difference
+from ..parity import OfficialEncoder
 from . import op_profile
-from .official import OfficialEncoder
 
 #: The issue's targets (2 CPU cores, batch 1, 256x256): fraction of the official fp32 time, GEMM share, growth
 FP32_TARGET, BF16_TARGET, BF16_GEMM_TARGET, GROWTH_TARGET = 0.75, 0.45, 0.75, 4.3

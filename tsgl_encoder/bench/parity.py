@@ -7,7 +7,7 @@ builds its ``Generator`` on the CPU (its ``torch_utils`` ops fall back to plain 
 weights and randomised BatchNorm statistics, or a checkpoint's; :func:`encode_official` runs the encoder
 half of its ``forward`` (everything up to ``layer_f6``). :class:`OfficialEncoder` pairs that with
 ``tsgl_base`` built from the same weights (:func:`tsgl_encoder.convert.from_official`), for
-``benchmarks/official_parity.py`` and ``tsgl-speed --official``.
+``benchmarks/parity.py`` and ``tsgl-speed --official`` (:mod:`.speed.parity`).
 """
 
 from __future__ import annotations

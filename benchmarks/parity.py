@@ -1,7 +1,7 @@
 """Check ``tsgl_base`` against the official TSGL(MEDFE) encoder, run from your local clone of it.
 
     git clone https://github.com/htyjers/ConvInpaint-TSGL            # the official code (Apache-2.0)
-    python benchmarks/official_parity.py --official ConvInpaint-TSGL [--checkpoint G.pth]
+    python benchmarks/parity.py --official ConvInpaint-TSGL [--checkpoint G.pth]
 
 Builds the official ``Generator`` on the CPU (its ``torch_utils`` ops fall back to plain PyTorch),
 with random weights and randomised BatchNorm statistics, or loads ``--checkpoint``. Runs the encoder
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from tsgl_encoder.bench.official import build_generator, encode_official, import_official, make_inputs
+from tsgl_encoder.bench.parity import build_generator, encode_official, import_official, make_inputs
 from tsgl_encoder.convert import from_official
 
 

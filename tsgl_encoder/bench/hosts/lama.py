@@ -1,4 +1,4 @@
-"""LaMa as a host of the training harness: how to build it (own or TSGL encoder), call it, and its losses."""
+"""LaMa as a host of the harness: how to build it (own or TSGL encoder), call it, time it, and its losses."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tsgl_encoder.bench.losses import ProjectedEdgeHead, StructureEdgeHead, r1_penalty
-from tsgl_encoder.bench.training import Adversary, Batch, Host, LossWeights, PatchGANAdversary, Prediction
+from adapters.lama import create_discriminator, create_generator, load_checkpoint, parameters_by_part, replace_encoder
+from adapters.lama.swap import TSGLBottleneckStem, default_config, default_encoder
 
-from .checkpoint import load_checkpoint
-from .presets import create_discriminator, create_generator
-from .swap import TSGLBottleneckStem, default_config, default_encoder, parameters_by_part, replace_encoder
+from ..losses import ProjectedEdgeHead, StructureEdgeHead, r1_penalty
+from ..training import Adversary, Batch, EncoderPart, Host, LossWeights, PatchGANAdversary, Prediction, example_batch
 
 # LaMa's configs (lama-fourier.yaml / big-lama.yaml): L1 on known pixels only (weight 10), non-saturating
 # GAN (weight 10) with R1 (gp_coef 0.001, on the discriminator's loss, unweighted), feature matching 100,
@@ -169,3 +168,17 @@ class LamaHost(Host):
 
     def encoder_parameters(self, model: nn.Module) -> int:
         return parameters_by_part(model)["encoder"]
+
+    @property
+    def label(self) -> str:
+        return self.preset
+
+    def example_inputs(self, batch: int, size: int, device: torch.device) -> tuple:
+        image, mask = example_batch(batch, size, device)
+        return (torch.cat([(image + 1) / 2 * mask, 1 - mask], dim=1),)  # LaMa: [0, 1], 1 = hole
+
+    def encoder_part(self, model: nn.Module) -> EncoderPart:
+        """TSGL's stem after the swap, else LaMa's stem and downsampling layers."""
+        stem = model.model[0]
+        own = nn.Sequential(*model.model[: 1 + model.n_downsampling])
+        return EncoderPart(f"{self.label} encoder", stem if isinstance(stem, TSGLBottleneckStem) else own)

@@ -1,4 +1,4 @@
-"""CTSDG as a host of the training harness: its generator (own encoders or TSGL's), its losses and discriminator.
+"""CTSDG as a host of the harness: its generator (own encoders or TSGL's), its losses and discriminator.
 
 CTSDG's training (xiefan-guo/ctsdg ``trainer.py``, ``criteria/loss.py``, ``options/train_options.py``):
 
@@ -24,16 +24,24 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tsgl_encoder import create_encoder
-from tsgl_encoder.bench.training import Adversary, Batch, Host, LossNetworks, LossWeights, Prediction
-from tsgl_encoder.bench.training.variants import WidenedStage
-from tsgl_encoder.priors import StructurePriors
+from adapters.ctsdg import create_discriminator, create_generator, load_checkpoint, parameters_by_part, replace_encoder
+from adapters.ctsdg.init import init_weights
+from adapters.ctsdg.pconv import PConvBNActiv
+from adapters.ctsdg.swap import TSGLSkipEncoder
 
-from .checkpoint import load_checkpoint
-from .init import init_weights
-from .pconv import PConvBNActiv
-from .presets import create_discriminator, create_generator
-from .swap import parameters_by_part, replace_encoder
+from ...priors import StructurePriors
+from ...registry import create_encoder
+from ..training import (
+    Adversary,
+    Batch,
+    EncoderPart,
+    Host,
+    LossNetworks,
+    LossWeights,
+    Prediction,
+    WidenedStage,
+    example_batch,
+)
 
 WIDEST_STAGE = 512  # channels of ec_*_4 .. 7
 CTSDG_LOSSES = LossWeights(l1_hole=60.0, l1_valid=10.0, adversarial="nsgan", adversarial_weight=0.1,
@@ -77,6 +85,7 @@ class CTSDGHost(Host):
     native_losses: LossWeights = CTSDG_LOSSES
     size_multiple: int = 128
     perceptual_on_composite: bool = True
+    min_train_batch: int = 2
 
     def build_own(self, width: int | None = None) -> nn.Module:
         """``width``: the hidden channels of a residual pair of partial convs after each of ``ec_*_2 .. 7`` of
@@ -129,3 +138,20 @@ class CTSDGHost(Host):
 
     def encoder_parameters(self, model: nn.Module) -> int:
         return parameters_by_part(model)["encoder"]
+
+    def example_inputs(self, batch: int, size: int, device: torch.device) -> tuple:
+        image, mask = example_batch(batch, size, device)
+        edge_gray = torch.rand(batch, 2, size, size, device=device) * mask
+        return image * mask, edge_gray, mask
+
+    def encoder_part(self, model: nn.Module) -> EncoderPart:
+        """TSGL's encoder after the swap, else CTSDG's texture and structure encoders (their deepest maps)."""
+        encoder = getattr(model, "tsgl_encoder", None)
+        if isinstance(encoder, TSGLSkipEncoder):
+            return EncoderPart("ctsdg encoders", encoder)
+        return EncoderPart("ctsdg encoders", model, _deepest_features, parameters_by_part(model)["encoder"])
+
+
+def _deepest_features(model: nn.Module, image: Tensor, edge_gray: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    textures, structures = model.encode(image, edge_gray, mask)
+    return textures[-1][0], structures[-1][0]

@@ -1,4 +1,4 @@
-"""MAT as a host of the training harness: its generator (own first-stage encoder or TSGL's), losses and discriminator.
+"""MAT as a host of the harness: its generator (own first-stage encoder or TSGL's), losses and discriminator.
 
 MAT's training (fenglinglwb/MAT ``losses/loss.py`` ``TwoStageLoss``, README command for Places 512)::
 
@@ -22,13 +22,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tsgl_encoder.bench.losses import r1_penalty
-from tsgl_encoder.bench.training import Adversary, Batch, Host, LossWeights, Prediction
-from tsgl_encoder.bench.training.variants import WidenedStage
+from adapters.mat import (
+    Conv2dLayerPartial,
+    create_discriminator,
+    create_generator,
+    default_encoder,
+    load_checkpoint,
+    parameters_by_part,
+    replace_encoder,
+)
+from adapters.mat.first_stage import encode as encode_first_stage
+from adapters.mat.presets import preset_arguments
 
-from .layers import Conv2dLayerPartial
-from .presets import create_discriminator, create_generator, preset_arguments
-from .swap import default_encoder, parameters_by_part, replace_encoder
+from ..losses import r1_penalty
+from ..training import Adversary, Batch, EncoderPart, Host, LossWeights, Prediction, WidenedStage, example_batch
 
 MAT_LOSSES = LossWeights(l1_hole=0.0, l1_valid=0.0, adversarial="nsgan", adversarial_weight=1.0, r1=10 / 2,
                          perceptual=0.1, edge=0.0)
@@ -134,3 +141,32 @@ class MATHost(Host):
 
     def encoder_parameters(self, model: nn.Module) -> int:
         return parameters_by_part(model)["encoder"]
+
+    @classmethod
+    def from_checkpoint(cls, path: str) -> tuple[nn.Module, MATHost]:
+        """The network pickle's generator, and a host at its resolution."""
+        model = load_checkpoint(path)
+        return model, cls(preset=f"mat_{model.img_resolution}")
+
+    @property
+    def label(self) -> str:
+        return self.preset
+
+    def example_inputs(self, batch: int, size: int, device: torch.device) -> tuple:
+        image, mask = example_batch(batch, size, device)
+        return image, mask, torch.randn(batch, self.z_dim, device=device), None
+
+    def encoder_part(self, model: nn.Module) -> EncoderPart:
+        """TSGL's encoder (with its bridge to MAT's tokens) after the swap, else MAT's first-stage encoder."""
+        stage = model.synthesis.first_stage
+        if hasattr(stage, "tsgl_encoder"):
+            return EncoderPart(f"{self.label} encoder", stage.tsgl_encoder, _first_output)
+        return EncoderPart(f"{self.label} encoder", stage, _own_first_stage, parameters_by_part(model)["encoder"])
+
+
+def _own_first_stage(stage: nn.Module, image: Tensor, mask: Tensor, *_: object) -> Tensor:
+    return encode_first_stage(stage, image, mask)[0]
+
+
+def _first_output(bridge: nn.Module, image: Tensor, mask: Tensor, *_: object) -> Tensor:
+    return bridge(image, mask)[0]
