@@ -5,8 +5,8 @@
     python benchmarks/optimisations.py --winograd         # tried and not kept: Winograd convolutions
     python benchmarks/optimisations.py --allocator --sizes 256 512   # the process's allocator, not the library
 
-"Before" swaps one optimised layer back to its straightforward reference (the references the tests
-compare against, ``tests/test_optimised_paths.py``); "after" is the library as it is. Configurations
+"Before" swaps one optimised layer back to its straightforward reference (``tsgl_encoder.reference``,
+which the tests compare the library against); "after" is the library as it is. Configurations
 are timed in interleaved rounds (median per configuration), so machine noise hits all of them alike;
 the table gives each step's time ratio and checks that the outputs agree within 1e-5.
 
@@ -28,7 +28,6 @@ plus any ``--preload`` allocator (e.g. tcmalloc).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import itertools
 import json
 import os
@@ -47,18 +46,9 @@ from einops import rearrange
 from torch import Tensor
 
 from tsgl_encoder import create_encoder
+from tsgl_encoder.reference import REFERENCES, reference_key
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_references():
-    spec = importlib.util.spec_from_file_location("optimised_paths", ROOT / "tests" / "test_optimised_paths.py")
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-STEPS = {  # step -> the references (``owner.attribute`` in the tests' REFERENCES) that "before" switches back to
+STEPS = {  # step -> the references (``owner.attribute`` in tsgl_encoder.reference) that "before" switches back to
     "equalized conv / linear: leaky-ReLU gain and bias folded in, the blur pads inside its conv": (
         "EqualizedConv2d.forward", "EqualizedLinear.forward"),
     "SPADE gamma + beta as one conv, '1 +' in its bias": ("SPADE.forward", "GlobalReconstruction.forward"),
@@ -71,11 +61,11 @@ STEPS = {  # step -> the references (``owner.attribute`` in the tests' REFERENCE
 class Reverted:
     """Context manager: the named optimisations use their straightforward reference inside the block."""
 
-    def __init__(self, references, keys: tuple[str, ...]) -> None:
-        self.swaps = [(owner, attribute, value) for owner, attribute, value in references.REFERENCES
-                      if references.reference_key(owner, attribute) in keys]
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.swaps = [(owner, attribute, value) for owner, attribute, value in REFERENCES
+                      if reference_key(owner, attribute) in keys]
         if len(self.swaps) != len(keys):
-            raise ValueError(f"not all of {keys} are in the tests' REFERENCES")
+            raise ValueError(f"not all of {keys} are in tsgl_encoder.reference.REFERENCES")
         self.saved = []
 
     def __enter__(self) -> None:
@@ -97,7 +87,6 @@ def example_inputs(size: int) -> tuple[Tensor, Tensor]:
 
 def steps_table(args: argparse.Namespace) -> str:
     """Each step of STEPS reverted, against the library, in interleaved rounds."""
-    references = load_references()
     torch.manual_seed(0)
     encoder = create_encoder(args.preset).eval()
     image, mask = example_inputs(args.size)
@@ -105,7 +94,7 @@ def steps_table(args: argparse.Namespace) -> str:
     configs["before: all of the above"] = tuple(n for names in STEPS.values() for n in names)
 
     def forward(names: tuple[str, ...]) -> tuple[float, list[torch.Tensor]]:
-        with Reverted(references, names), torch.no_grad():
+        with Reverted(names), torch.no_grad():
             start = time.perf_counter()
             out = encoder(image, mask)
             return time.perf_counter() - start, out

@@ -131,6 +131,75 @@ def test_state_dict_selection_and_prefix_stripping(tmp_path):
         select_state_dict({"n_iter": 3}, "x.pt", ("generator",))
 
 
+# ------------------------------------------------- the harness's weight files (LPIPS, VGG loss, ResNet-PL)
+
+
+def read_lpips_weights(path):
+    from tsgl_encoder.bench.metrics.common import load_state_dict
+
+    return load_state_dict(path)
+
+
+def read_vgg_weights(path):
+    from tsgl_encoder.bench.losses import PerceptualLoss
+
+    return PerceptualLoss(path)
+
+
+def read_resnet_pl_weights(path):
+    from tsgl_encoder.bench.resnet_pl import ADE20K_ENCODER_FILE, load_encoder
+
+    home = path.parent / "torch_home"  # read as LaMa does: a TORCH_HOME folder holding the encoder file
+    (home / ADE20K_ENCODER_FILE).parent.mkdir(parents=True)
+    path.rename(home / ADE20K_ENCODER_FILE)
+    return load_encoder(home)
+
+
+HARNESS_READERS = {"lpips": read_lpips_weights, "perceptual": read_vgg_weights, "resnet_pl": read_resnet_pl_weights}
+
+
+@pytest.mark.parametrize("container", ["torch.save", "pickle"])
+@pytest.mark.parametrize("reader", sorted(HARNESS_READERS))
+def test_harness_weight_files_naming_a_foreign_global_are_refused_by_name(tmp_path, reader, container, capfd):
+    path = tmp_path / "evil.pth"
+    weights = {"features.0.weight": torch.ones(1), "payload": Evil()}
+    if container == "torch.save":
+        torch.save(weights, path)
+    else:
+        path.write_bytes(pickle.dumps(weights))
+    with pytest.raises(UnsafeCheckpointError, match=r"names the global posix\.system") as refused:
+        HARNESS_READERS[reader](path)
+    assert str(tmp_path) in str(refused.value)  # the file is named (ResNet-PL reads it from a TORCH_HOME)
+    assert "never-run" not in capfd.readouterr().out
+
+
+def test_harness_weight_files_written_here_are_read(tmp_path):
+    from safetensors.torch import save_file
+    from torchvision.models import vgg16
+
+    from tsgl_encoder.bench.resnet_pl import DilatedResNet50
+
+    weights = {"lin0.model.1.weight": torch.rand(1, 64, 1, 1)}  # LPIPS: flat, nested, or .safetensors
+    torch.save(weights, tmp_path / "flat.pth")
+    torch.save({"state_dict": weights, "epoch": 3}, tmp_path / "nested.pth")
+    save_file(weights, tmp_path / "lin.safetensors")
+    for name in ("flat.pth", "nested.pth", "lin.safetensors"):
+        read = read_lpips_weights(tmp_path / name)
+        assert read.keys() == weights.keys()
+        assert torch.equal(read["lin0.model.1.weight"], weights["lin0.model.1.weight"])
+
+    torch.manual_seed(0)
+    features = vgg16(weights=None).features.state_dict()
+    torch.save({f"features.{k}": v for k, v in features.items()}, tmp_path / "vgg16.pth")
+    loss = read_vgg_weights(tmp_path / "vgg16.pth")
+    assert loss.architecture == "vgg16" and torch.equal(loss.features[0].weight, features["0.weight"])
+
+    source = DilatedResNet50().state_dict()
+    torch.save(source, tmp_path / "encoder_epoch_20.pth")
+    encoder = read_resnet_pl_weights(tmp_path / "encoder_epoch_20.pth")
+    assert all(torch.equal(value, source[key]) for key, value in encoder.state_dict().items())
+
+
 # ------------------------------------------------------------------------------------------------- CTSDG
 
 

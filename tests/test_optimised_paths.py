@@ -1,85 +1,24 @@
-"""The optimised layers equal straightforward references (kept here) within 1e-5, alone and in the encoder.
+"""The optimised layers equal their straightforward references within 1e-5, alone and in the encoder.
 
-References: ``bias_act`` after an unfused conv/linear (the stride-2 blur on an explicitly padded
-copy), SPADE with separate gamma/beta convs and an explicit ``1 +``, the global side with its two
-shared convs apart, window attention as an explicit softmax with the -tau bias, the partial-conv
-mask rule as a C-channel convolution, the priors' box and max filters as ``avg_pool2d`` /
-``max_pool2d``, and the encoder computing in plain NCHW layout.
+The references live in :mod:`tsgl_encoder.reference` (``benchmarks/optimisations.py`` times them); the
+partial-conv mask rule's reference, a C-channel convolution, is written out in its test.
 """
 
 import pytest
 import torch
 import torch.nn.functional as F
-from einops import rearrange
 
-from tsgl_encoder import TSGLEncoder, create_encoder, priors
-from tsgl_encoder.guidance import SPADE, GlobalReconstruction
-from tsgl_encoder.layers import EqualizedConv2d, EqualizedLinear, MaskAwareWindowAttention, bias_act, mask_update
-
-
-def reference_conv(self, x):
-    weight = self.weight * self.weight_gain
-    if self.down == 1:
-        x = F.conv2d(x, weight, padding=self.padding)
-    else:
-        channels = x.shape[1]
-        padded = F.pad(x, [self.padding + 1] * 4)
-        x = F.conv2d(F.conv2d(padded, self.blur_kernel.expand(channels, 1, -1, -1), groups=channels), weight, stride=2)
-    return bias_act(x, self.bias, self.activation, channel_dim=1)
-
-
-def reference_linear(self, x):
-    return bias_act(F.linear(x, self.weight * self.weight_gain), self.bias, self.activation, channel_dim=-1)
-
-
-def reference_spade(self, x, cond):
-    if cond.shape[-2:] != x.shape[-2:]:
-        cond = F.interpolate(cond, size=x.shape[-2:], mode="nearest")
-    hidden = self.shared(cond)
-    return self.norm(x) * (1 + self.to_gamma(hidden)) + self.to_beta(hidden)
-
-
-def reference_global(self, texture, structure):
-    x = self.conv_in(F.leaky_relu(self.spade_in(texture, structure), 0.2))
-    return self.conv_out(F.leaky_relu(self.spade_out(x, structure), 0.2))
-
-
-def reference_attention(self, tokens, bias):
-    normed = F.normalize(tokens, p=2.0, dim=-1)
-    q, k, v = (rearrange(p(s), "b n (h d) -> b h n d", h=self.num_heads)
-               for p, s in ((self.q, normed), (self.k, normed), (self.v, tokens)))
-    logits = q @ k.transpose(-2, -1) * self.scale + (0 if bias is None else bias)
-    return self.proj(rearrange(logits.softmax(-1) @ v, "b h n d -> b n (h d)"))
-
-
-def reference_dilate3x3(x, outside=0.0):
-    return F.max_pool2d(F.pad(x, [1, 1, 1, 1], value=outside), 3, stride=1)
-
-
-def reference_guided_smooth(image_unit, mask, radius=4, eps=1e-2):
-    def masked_mean(x):
-        total = F.avg_pool2d(x * mask, 2 * radius + 1, stride=1, padding=radius)
-        weight = F.avg_pool2d(mask, 2 * radius + 1, stride=1, padding=radius)
-        return total / weight.clamp_min(1e-6) * (weight > 1e-6)
-
-    mean = masked_mean(image_unit)
-    variance = (masked_mean(image_unit**2) - mean**2).clamp_min(0.0)
-    a = variance / (variance + eps)
-    return masked_mean(a) * image_unit + masked_mean(mean - a * mean)
-
-
-# (owner, attribute, straightforward value); optimisations.py reverts them by "owner.attribute"
-REFERENCES = [
-    (EqualizedConv2d, "forward", reference_conv), (EqualizedLinear, "forward", reference_linear),
-    (SPADE, "forward", reference_spade), (GlobalReconstruction, "forward", reference_global),
-    (MaskAwareWindowAttention, "forward", reference_attention),
-    (priors, "dilate3x3", reference_dilate3x3), (priors, "guided_smooth", reference_guided_smooth),
-    (TSGLEncoder, "memory_format", torch.contiguous_format),
-]
-
-
-def reference_key(owner, attribute):
-    return f"{owner.__name__.rsplit('.', 1)[-1]}.{attribute}"
+from tsgl_encoder import create_encoder, priors
+from tsgl_encoder.guidance import GlobalReconstruction
+from tsgl_encoder.layers import EqualizedConv2d, EqualizedLinear, MaskAwareWindowAttention, mask_update
+from tsgl_encoder.reference import (
+    REFERENCES,
+    reference_attention,
+    reference_conv,
+    reference_global,
+    reference_linear,
+    reference_spade,
+)
 
 
 @pytest.fixture

@@ -59,12 +59,34 @@ def test_samples_are_deterministic_and_well_formed(datasets):
     assert len(val_set) > 0 and torch.equal(val_set[0]["image"], val_set[0]["image"])
 
 
+class Killed(Exception):
+    """Stands for the end of a process that is killed mid-run."""
+
+
+class DiesDuringStep(torch.utils.data.Dataset):
+    """``dataset``, but the run dies while it loads the batch of step ``step`` (earlier steps run unchanged)."""
+
+    def __init__(self, dataset: InpaintingDataset, step: int, batch_size: int) -> None:
+        self.dataset, self.samples_left = dataset, (step - 1) * batch_size
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, spec: SampleSpec) -> dict[str, torch.Tensor]:
+        if self.samples_left == 0:
+            raise Killed
+        self.samples_left -= 1
+        return self.dataset[spec]
+
+
 @pytest.mark.parametrize("variant", ["own", "tsgl"])
 def test_killed_and_resumed_run_matches_an_uninterrupted_one(tmp_path, datasets, variant):
     train_set, _ = datasets
     host = tiny_host()
     full = train(host, variant, train_set, config(), tmp_path / "full", losses=LOSSES, progress=False)
-    train(host, variant, train_set, config(), tmp_path / "killed", losses=LOSSES, progress=False, stop_after=2)
+    with pytest.raises(Killed):  # same configuration, killed during step 3, after the checkpoint of step 2
+        train(host, variant, DiesDuringStep(train_set, 3, config().batch_size), config(), tmp_path / "killed",
+              losses=LOSSES, progress=False)
     assert torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=True)["step"] == 2
     resumed = train(host, variant, train_set, config(), tmp_path / "killed", losses=LOSSES, resume=True,
                     progress=False)

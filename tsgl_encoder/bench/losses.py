@@ -174,7 +174,9 @@ class PerceptualLoss(nn.Module):
         path = Path(weights_path)
         if not path.is_file():
             raise FileNotFoundError(f"perceptual loss: no VGG weights at {str(path)!r} (local files only)")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        from ..checkpoints import load_file, select_state_dict
+
+        state = select_state_dict(load_file(path), path, ())  # a flat torchvision state_dict
         features = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
         last = max((int(k.split(".")[0]) for k in features), default=-1)
         if last not in LAST_CONV:

@@ -36,6 +36,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.models.resnet import Bottleneck
 
+from ..checkpoints import UnsafeCheckpointError, load_file
+
 ADE20K_ENCODER_FILE = "ade20k/ade20k-resnet50dilated-ppm_deepsup/encoder_epoch_20.pth"  # under LaMa's TORCH_HOME
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -138,7 +140,9 @@ def load_encoder(weights_path: str | Path) -> DilatedResNet50:
     """A :class:`DilatedResNet50` with the weights of a local file (or ``TORCH_HOME``-style directory)."""
     path = resolve_weights_path(weights_path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_file(path)  # tensors and plain containers only; a foreign global is refused by name
+    except UnsafeCheckpointError:
+        raise
     except Exception as error:
         raise ValueError(f"ResNet-PL: cannot read {str(path)!r} as a torch state_dict ({error})") from error
     encoder = DilatedResNet50()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import torch
 
+from ...checkpoints import load_file, select_state_dict
+
 PathLike = str | os.PathLike[str]
 
 #: Values this far outside ``[0, data_range]`` are still accepted (float round-off of a clamped output).
@@ -53,16 +55,9 @@ def default_device(device: str | torch.device | None) -> torch.device:
 
 
 def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    state = torch.load(str(path), map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise ValueError(f"{path} does not hold a state_dict (got {type(state).__name__})")
-    return state
+    """The state_dict in ``path`` (``torch.save`` or ``.safetensors``; a flat one, or nested under
+    ``"state_dict"``), read by :func:`tsgl_encoder.checkpoints.load_file`: no code from the file runs."""
+    return select_state_dict(load_file(path), path, ("state_dict",))
 
 
 def tap_features(layers: torch.nn.Sequential, x: torch.Tensor, taps: Sequence[int]) -> list[torch.Tensor]:

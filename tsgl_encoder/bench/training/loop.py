@@ -251,12 +251,10 @@ def read_checkpoint(directory: Path, map_location: str | torch.device = "cpu") -
 
 
 def train(host: Host, variant: str, dataset: InpaintingDataset, config: TrainConfig, out_dir: str | Path,
-          losses: LossWeights | None = None, resume: bool = False, progress: bool = True,
-          stop_after: int | None = None) -> Trainer:
+          losses: LossWeights | None = None, resume: bool = False, progress: bool = True) -> Trainer:
     """Trains ``host``'s ``variant`` for ``config.steps`` steps; checkpoints into ``out_dir``.
 
-    ``resume=True`` continues from ``out_dir/checkpoint.pt`` when it exists. ``stop_after`` ends the
-    process's work after that many steps of this call (to simulate a killed run in tests).
+    ``resume=True`` continues from ``out_dir/checkpoint.pt`` when it exists.
     """
     variant = host.check_variant(variant).name
     out_dir = Path(out_dir)
@@ -267,8 +265,6 @@ def train(host: Host, variant: str, dataset: InpaintingDataset, config: TrainCon
         if found is not None:
             trainer.load(*found)
         remaining = config.steps - trainer.step
-        if stop_after is not None:
-            remaining = min(remaining, stop_after)
         if remaining > 0:
             _run_steps(trainer, dataset, out_dir, remaining, progress)
     finally:
