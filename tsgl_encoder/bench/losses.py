@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
+from ..checkpoints import load_file, select_state_dict
 from ..layers import PartialConv2d
 from .metrics import tap_features
 
@@ -174,7 +175,6 @@ class PerceptualLoss(nn.Module):
         path = Path(weights_path)
         if not path.is_file():
             raise FileNotFoundError(f"perceptual loss: no VGG weights at {str(path)!r} (local files only)")
-        from ..checkpoints import load_file, select_state_dict
 
         state = select_state_dict(load_file(path), path, ())  # a flat torchvision state_dict
         features = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
