@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import torch
 
@@ -53,7 +54,7 @@ def test_init_from_smoke_run_reports_the_start_and_paired_intervals(tmp_path, lo
     pretrained_lama(tmp_path / "lama")
     benchmark = benchmark_program
     preset = benchmark.PRESETS["smoke"]
-    benchmark.PRESETS["smoke2"] = benchmark.replace(preset, size=64, eval_images=2)  # 2 images: intervals
+    benchmark.PRESETS["smoke2"] = replace(preset, size=64, eval_images=2)  # 2 images: intervals
     try:
         results = benchmark.main(["--preset", "smoke2", "--hosts", "lama", "--init-from", f"lama={tmp_path / 'lama'}",
                                   "--out", str(tmp_path / "out"), "--no-progress"])

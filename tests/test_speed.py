@@ -39,7 +39,7 @@ def test_smoke_with_a_stand_in_for_the_official_encoder_writes_the_comparison(tm
     twin = copy.deepcopy(library)
     stand_in = OfficialEncoder(lambda image, mask, edge, smooth, gray: twin(image, mask, edge=edge, gray=gray),
                                library)
-    monkeypatch.setattr(speed_program, "load_official", lambda root, checkpoint=None: stand_in)
+    monkeypatch.setattr(speed_program.program, "load_official", lambda root, checkpoint=None: stand_in)
     report = speed_program.main(["--smoke", "--official", str(tmp_path), "--out", str(tmp_path / "out"),
                                  "--no-progress"])
     saved = json.loads((tmp_path / "out" / "speed.json").read_text())
@@ -53,7 +53,9 @@ def test_smoke_with_a_stand_in_for_the_official_encoder_writes_the_comparison(tm
     table = (tmp_path / "out" / "speed.md").read_text()
     assert "## The official encoder beside tsgl_base" in table and "| 64 | tsgl_base bf16 weights |" in table
     assert "tsgl_base fp32 / official fp32" in table and "allocator:" in table and "why (where missed)" in table
-    assert all(0 < r["gemm_time_share"] <= 1 and r["gemm_kinds_fraction"] >= r["gemm_fraction"] for r in rows.values())
+    # the profile's rate and the timed share come from different forwards: on a loaded machine either may be the
+    # slower one, so only their ranges are asserted (no timing comparison in a test)
+    assert all(0 < r["gemm_time_share"] <= 1 and r["gemm_kinds_fraction"] > 0 for r in rows.values())
 
 
 def test_official_targets_say_met_or_missed():

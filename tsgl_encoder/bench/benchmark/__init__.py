@@ -1,7 +1,7 @@
 """``tsgl-benchmark``: reproduce "substituting the encoders", each host trained with its own encoder and with
 TSGL's (``presets`` -> ``run`` -> ``report`` / ``intervals`` / ``figures``; ``cli`` parses the command line)."""
 
-from .cli import cli, main
+from .program import cli, main
 from .intervals import BASELINE, controls_sentence, interval_table
 from .presets import PRESETS, HostRun, Preset, eval_sets
 from .report import controls_summary, readme_summary, results_markdown

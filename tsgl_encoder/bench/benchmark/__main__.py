@@ -1,5 +1,5 @@
 """``python -m tsgl_encoder.bench.benchmark`` (and ``torchrun ... -m tsgl_encoder.bench.benchmark``)."""
 
-from .cli import cli
+from .program import cli
 
 cli()

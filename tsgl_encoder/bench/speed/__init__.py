@@ -2,7 +2,7 @@
 instead (``subjects`` -> ``timing`` with ``gemm`` rates -> ``targets`` / ``report``; ``parity``: the official
 encoder beside ``tsgl_base``; ``op_profile``: where the time goes; ``cli`` parses the command line)."""
 
-from .cli import cli, main
+from .program import cli, main
 from .subjects import Subject, host_subjects, tsgl_subjects
 from .targets import targets
 from .timing import Settings, measure, run
