@@ -76,3 +76,19 @@ def test_derived_follows_the_input_layout_and_replaced_data():
         assert plain.is_contiguous() and last.is_contiguous(memory_format=torch.channels_last)
         conv.weight.data = torch.zeros_like(conv.weight)  # same tensor object, new storage, same version
         assert torch.equal(conv(x), conv.bias.view(1, -1, 1, 1).expand(1, 8, 8, 8))
+
+
+def test_dispatch_modes_bypass_the_cache():
+    """Under a TorchDispatchMode (FLOP counting, fake tensors) nothing is cached: no fake weight outlives the mode."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.utils.flop_counter import FlopCounterMode
+
+    conv = Conv2d(4, 8, 3, padding=1).eval()
+    x = torch.randn(1, 4, 8, 8)
+    with torch.no_grad():
+        with FlopCounterMode(display=False):
+            conv(x)
+        with FakeTensorMode(allow_non_fake_inputs=True) as mode:
+            conv(mode.from_tensor(x))
+        assert cached_entries(conv) == 0
+        assert type(conv(x)) is torch.Tensor and cached_entries(conv) == 1

@@ -104,11 +104,27 @@ GUIDANCE_SIDES = ("both", "global", "local")
 LOCAL_CONDITIONS = ("residual", "finer")
 
 
+def layout_of(x: Tensor) -> torch.memory_format:
+    """The memory format whose dimension order ``x``'s strides follow (``channels_last`` also for a channel slice
+    of a ``channels_last`` map, which is not contiguous in any format), for a 4-d tensor."""
+    return torch.channels_last if x.ndim == 4 and x.stride(1) < x.stride(3) else torch.contiguous_format
+
+
 def local_residual_structure(finer: Tensor, texture: Tensor, resize: str = "bilinear", residual: bool = True
                              ) -> Tensor:
     """``R_k = F_{k-1} - nearest_up2(x_k)`` at the finer scale, resized to ``x_k``'s size (``residual=False``:
-    ``F_{k-1}`` itself, resized: the no-residual ablation)."""
-    lost = finer - F.interpolate(texture, scale_factor=2.0, mode="nearest") if residual else finer
+    ``F_{k-1}`` itself, resized: the no-residual ablation).
+
+    ``x_k`` is upsampled in ``F_{k-1}``'s layout (nearest upsampling keeps its input's layout), so the subtraction
+    reads two maps of one layout: subtracting an NCHW map from a ``channels_last`` one walks one of them across its
+    strides. Same values (the upsampling copies); no copy when the layouts match, as they do in the encoder.
+    """
+    if residual:
+        if layout_of(texture) != layout_of(finer):
+            texture = texture.contiguous(memory_format=layout_of(finer))
+        lost = finer - F.interpolate(texture, scale_factor=2.0, mode="nearest")
+    else:
+        lost = finer
     if resize == "nearest":
         return F.interpolate(lost, size=texture.shape[-2:], mode="nearest")
     return F.interpolate(lost, size=texture.shape[-2:], mode="bilinear", align_corners=True)

@@ -11,8 +11,40 @@ the parameters and buffers, so :func:`derived` computes it once and reuses it: ~
 
 The cache is keyed on every source tensor's identity, storage, dtype, shape and version counter, so
 an optimizer step, ``load_state_dict``, ``.to(...)`` or ``param.data = ...`` recomputes it; it is not
-used while tracing, compiling or exporting (nor under any dispatch mode), where the derived weight
-must stay part of the graph.
+used while tracing, compiling or exporting (nor under any ``TorchDispatchMode``, e.g. ``FakeTensorMode``
+or ``FlopCounterMode``), where the derived weight must stay part of the graph.
+
+Why a cache and not an explicit step (timm's ``reparameterize_model`` / ``fuse()`` idiom, an
+``encoder.prepare_for_inference()``), issue 26 item 4. An explicit step that folds the weights once
+has to put the folded tensors somewhere:
+
+* in place of the parameters (what timm's re-parameterisations do: the fused module replaces the
+  branches): spectral norm would have to be removed (``parametrize.remove_parametrizations``), which
+  renames ``parametrizations.weight.original`` to ``weight`` and drops ``_u`` / ``_v``; the equalized
+  layers would store ``w / sqrt(fan_in) * gain``. The state dict then no longer matches the
+  checkpoints, the Hub weights or the official conversion, and the model can neither load a
+  checkpoint nor be trained again without an inverse step.
+* beside the parameters (state-dict keys kept): then every later ``load_state_dict`` (swapping
+  checkpoints for evaluation), ``.to(torch.bfloat16)``, ``param.data = ...`` or optimizer step leaves
+  the folds stale and the outputs silently wrong, and a fold made in float32 then cast is not
+  bit-identical to folding in bfloat16 (``bf16(w * g) != bf16(w) * g`` in general). Refusing or
+  redoing the fold needs exactly the fingerprint kept here; the step adds a call to forget on top.
+
+Two further reasons: the channels_last copy of a weight depends on the layout of the input a call
+gets (``TSGLEncoder.memory_format`` can change per instance), which a step taken before the first
+call does not know; and the encoder mostly runs inside a host's generator (LaMa, CTSDG, MAT), whose
+users call ``model.eval()`` and ``torch.no_grad()`` and nothing encoder-specific, so a step would
+have to be taken by every host adapter, benchmark and evaluation path, and forgetting it costs speed
+without any error. What the cache costs: the look-ups (173 per ``tsgl_base`` forward) take ~3 ms of a
+~490 ms bfloat16 forward at 256 on this project's loaded 2-core CPU (0.6%, within the noise of a
+side-by-side timing), which is the whole of what an explicit step could save over it; the folded
+tensors themselves are the same, so the speed is otherwise equal.
+
+The dispatch-mode check reads ``torch.utils._python_dispatch.is_in_torch_dispatch_mode()``, the flag
+``TorchDispatchMode.__enter__`` sets (the module is where PyTorch's documented ``TorchDispatchMode``
+lives; no module without an underscore exposes the mode stack). Without the check, a derived weight
+computed under ``FakeTensorMode`` would be a fake tensor kept for real calls, and one computed under a
+mode that changes values would outlive the mode.
 """
 
 from __future__ import annotations
@@ -22,7 +54,7 @@ from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
-from torch.utils._python_dispatch import _get_current_dispatch_mode
+from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 
 Derived = TypeVar("Derived", Tensor, tuple[Tensor, ...])
 CACHE_ATTRIBUTE = "_derived_weights"
@@ -41,7 +73,7 @@ def tensors_of(*modules: nn.Module) -> tuple[Tensor, ...]:
 
 def _caching_allowed(module: nn.Module) -> bool:
     return not (module.training or torch.is_grad_enabled() or torch.compiler.is_compiling()
-                or torch.compiler.is_exporting() or torch.jit.is_tracing() or _get_current_dispatch_mode() is not None)
+                or torch.compiler.is_exporting() or torch.jit.is_tracing() or is_in_torch_dispatch_mode())
 
 
 def _fingerprint(sources: Iterable[Tensor]) -> tuple:
