@@ -34,7 +34,7 @@ from torch import Tensor
 SOLVERS = ("auto", "exact", "cg")
 PRECONDITIONERS = ("multigrid", "jacobi")
 GRADIENT_FLOOR = 1e-3  # tsmooth.m's vareps: the floor of the filtered-gradient mean in u_x, u_y
-COARSEST_UNKNOWNS = 256  # the multigrid preconditioner solves levels this small directly
+COARSEST_UNKNOWNS = 64  # the multigrid preconditioner solves levels this small directly
 
 
 # ----------------------------------------------------------------------------------------------- weights
@@ -68,7 +68,8 @@ def texture_weights(x: Tensor, sigma: float, sharpness: float, known: Tensor | N
     ``w = 1 / max(mean_c sqrt(f_x^2 + f_y^2), sharpness)`` from the forward differences ``f`` (``sharpness`` is
     the paper's epsilon_s), ``u_x = 1 / max(mean_c |d/dx (G_sigma * x)|, 1e-3)`` from the Gaussian-filtered
     image, likewise ``u_y``; the last column of the x weight and the last row of the y weight are zero. With
-    ``known``: differences touching a hole pixel are zero and ``G_sigma * x`` is normalised over known pixels.
+    ``known``: differences touching a hole pixel are zero and ``G_sigma * x`` is normalised over known pixels
+    (zero padding at the border as without ``known``, so an all-ones ``known`` gives ``tsmooth.m``'s weights).
     """
     taps = gaussian_taps(sigma, x.device, x.dtype)
     fx, fy = _forward_differences(x)
@@ -78,8 +79,8 @@ def texture_weights(x: Tensor, sigma: float, sharpness: float, known: Tensor | N
         both_x = F.pad(known[..., :, 1:] * known[..., :, :-1], [0, 1, 0, 0])
         both_y = F.pad(known[..., 1:, :] * known[..., :-1, :], [0, 0, 0, 1])
         fx, fy = fx * both_x, fy * both_y
-        weight = _blur(known, taps)
-        filtered = _blur(x * known, taps) / weight.clamp_min(1e-12) * (weight > 1e-12)
+        weight = 1.0 - _blur(1.0 - known, taps)  # beyond the border counts as known zeros, as in tsmooth.m
+        filtered = _blur(x * known, taps) / weight.clamp_min(1e-6) * (weight > 1e-6)
     w = 1.0 / torch.sqrt(fx**2 + fy**2).mean(dim=1, keepdim=True).clamp_min(sharpness)
     gfx, gfy = _forward_differences(filtered)
     if known is not None:
@@ -144,7 +145,8 @@ class _Multigrid:
             self.levels.append(self.levels[-1].coarsen())
         self.sweeps, self.damping = sweeps, damping
         coarsest = self.levels[-1]
-        self.factor = torch.linalg.cholesky(coarsest.dense().double())
+        # the coarsest matrices are small (<= COARSEST_UNKNOWNS unknowns): the solve multiplies by their inverses
+        self.coarsest_inverse = torch.cholesky_inverse(torch.linalg.cholesky(coarsest.dense().double()))
 
     def __call__(self, r: Tensor) -> Tensor:
         return self._cycle(0, r)
@@ -153,8 +155,10 @@ class _Multigrid:
         level = self.levels[index]
         if index == len(self.levels) - 1:
             height = r.shape[-2]
-            flat = rearrange(r.double(), "n c h w -> n (h w) c")
-            return rearrange(torch.cholesky_solve(flat, self.factor), "n (h w) c -> n c h w", h=height).to(r.dtype)
+            # a broadcast product, not bmm: these matrices are tiny, and BLAS calls on them cost ~100x more on a CPU
+            flat = rearrange(r.double(), "n c h w -> n c 1 (h w)")
+            solution = (flat * self.coarsest_inverse[:, None]).sum(dim=-1)
+            return rearrange(solution, "n c (h w) -> n c h w", h=height).to(r.dtype)
         x = self.damping * level.inverse_diagonal * r
         for _ in range(self.sweeps - 1):
             x = x + self.damping * level.inverse_diagonal * (r - level.apply(x))
