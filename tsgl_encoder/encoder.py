@@ -31,7 +31,7 @@ from .balance import CrossLayerBalance, PyramidProjection
 from .guidance import GuidanceBlock, SplitGuidanceBlock
 from .hub import ConfigHubMixin
 from .layers.inference_cache import caller_memory_format
-from .priors import StructurePriors
+from .priors import SMOOTH_PRIORS, StructurePriors
 from .structure import StructureStream
 from .texture import TextureStream
 from .validation import (
@@ -81,6 +81,9 @@ class TSGLConfig:
     local_condition: str = "residual"  # RQ3: "finer" conditions the local side on F_{k-1}, not R_k
     cross_layer_balance: bool = True  # False: the deepest level is computed from f_K alone
     structure_priors: str = "edge+gray"  # which priors the structure stream reads: "edge", "gray" or "none"
+    # the smoothed-image prior (smooth_input=True) computed when none is passed: "guided" (the self-guided filter
+    # standing in for RTV) or "rtv" (mask-aware RTV, tsgl_encoder.rtv; the official model reads RTV images)
+    smooth_prior: str = "guided"
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):  # lists (from JSON) become the tuples the fields declare
@@ -89,6 +92,11 @@ class TSGLConfig:
         if self.structure_priors not in STRUCTURE_PRIORS:
             raise ValueError(f"structure_priors must be one of {tuple(STRUCTURE_PRIORS)}, "
                              f"got {self.structure_priors!r}")
+        if self.smooth_prior not in SMOOTH_PRIORS:
+            raise ValueError(f"smooth_prior must be one of {SMOOTH_PRIORS}, got {self.smooth_prior!r}")
+        if self.smooth_prior != "guided" and not self.smooth_input:
+            raise ValueError(f"smooth_prior={self.smooth_prior!r} needs smooth_input=True: this configuration reads no "
+                             f"smoothed image")
         if not self.cross_layer_balance and self.pyramid_channels is None:
             raise ValueError("cross_layer_balance=False needs pyramid_channels: this configuration has no balance")
         scales = len(self.structure_channels)
@@ -233,7 +241,7 @@ class TSGLEncoder(
         # so there they run only when this is True
         self.check_values_on_accelerators = False
         num_scales = len(config.structure_channels)
-        self.priors = StructurePriors(config.edge_sigma, with_smooth=config.smooth_input)
+        self.priors = StructurePriors(config.edge_sigma, with_smooth=config.smooth_input, smooth=config.smooth_prior)
         self.structure = StructureStream(
             config.structure_channels, config.structure_kernels, config.structure_layer, config.structure_stem
         )

@@ -6,9 +6,12 @@
   suppression in 4 directions, double threshold (0.1 / 0.2 of the unit range, scikit-image's
   defaults) and hysteresis by repeated 3x3 dilation inside the weak edges. Gradients whose stencil
   touches the hole or the image border are dropped, so the hole boundary is not an edge;
-* ``smooth``: the official model reads an RTV-smoothed image (Xu et al. 2012), which is slow and
-  not differentiable-friendly. A **mask-normalised self-guided filter** (He et al. 2010, radius 4,
-  eps 1e-2) stands in for it: an edge-preserving smoothing computed in a few box filters.
+* ``smooth``: the official model reads an RTV-smoothed image (Xu et al. 2012) precomputed offline from the
+  full image. By default (``smooth="guided"``) a **mask-normalised self-guided filter** (He et al. 2010,
+  radius 4, eps 1e-2) stands in for it: an edge-preserving smoothing computed in a few box filters.
+  ``smooth="rtv"`` computes RTV itself (:func:`tsgl_encoder.rtv.rtv_smooth`, MEDFE's parameters) in its
+  mask-aware form: the data term on known pixels only, so the hole never reaches it; slower (a sparse
+  linear solve per iteration: ``benchmarks/README.md``).
 
 Every prior is multiplied by the mask.
 """
@@ -22,8 +25,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .rtv import rtv_smooth
+
 GRAY_WEIGHTS = (0.2125, 0.7154, 0.0721)
 SOBEL_X = ((-1.0, 0.0, 1.0), (-2.0, 0.0, 2.0), (-1.0, 0.0, 1.0))
+#: how the ``smooth`` prior is computed: the self-guided stand-in or RTV (mask-aware)
+SMOOTH_PRIORS = ("guided", "rtv")
 
 
 def to_unit_range(image: Tensor) -> Tensor:
@@ -150,12 +157,19 @@ def guided_smooth(image_unit: Tensor, mask: Tensor, radius: int = 4, eps: float 
 
 
 class StructurePriors(nn.Module):
-    """Computes ``edge``, ``gray`` and (optionally) ``smooth`` from a masked image in [-1, 1]."""
+    """Computes ``edge``, ``gray`` and (optionally) ``smooth`` from a masked image in [-1, 1].
 
-    def __init__(self, edge_sigma: float = 2.0, with_smooth: bool = True) -> None:
+    ``smooth`` selects the smoothed-image prior: ``"guided"`` (the self-guided filter) or ``"rtv"`` (mask-aware
+    relative total variation, :func:`tsgl_encoder.rtv.rtv_smooth` with its defaults and ``solver="auto"``).
+    """
+
+    def __init__(self, edge_sigma: float = 2.0, with_smooth: bool = True, smooth: str = "guided") -> None:
         super().__init__()
+        if smooth not in SMOOTH_PRIORS:
+            raise ValueError(f"smooth must be one of {SMOOTH_PRIORS}, got {smooth!r}")
         self.edge_sigma = edge_sigma
         self.with_smooth = with_smooth
+        self.smooth = smooth
 
     @torch.no_grad()
     def forward(self, masked_image: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
@@ -166,6 +180,8 @@ class StructurePriors(nn.Module):
             gray = rgb_to_gray(image_unit) * mask
             edge = canny_edges(gray, mask, sigma=self.edge_sigma) * mask
             smooth = None
-            if self.with_smooth:
+            if self.with_smooth and self.smooth == "rtv":
+                smooth = (rtv_smooth(image_unit, known=mask).clamp(0.0, 1.0) * 2.0 - 1.0) * mask
+            elif self.with_smooth:
                 smooth = (guided_smooth(image_unit, mask) * 2.0 - 1.0) * mask
         return edge, gray, smooth
