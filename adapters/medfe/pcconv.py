@@ -29,15 +29,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from tsgl_encoder.layers.inference_cache import derived
+
 from .equalisation import BASE
 
 
 class PartialConv(nn.Module):
     """Upstream ``PartialConv``: ``conv(x * m) / mask_conv(m)`` (0 where the divisor is 0), frozen ``mask_conv``.
 
-    ``mask=None`` is the all-ones mask of every call inside :class:`PCconv`: the divisor is then a conv of a
-    1-channel ones map with the channel sums of ``mask_conv``, computed in float64 (no ``(B, C, H, W)`` mask
-    conv). Returns the output and the next mask (``None`` while it stays all ones).
+    ``mask=None`` is the all-ones mask of every call inside :class:`PCconv`: the divisor is then one fixed
+    ``(1, C, H, W)`` map (no per-sample mask conv; cached in inference). Returns the output and the next mask
+    (``None`` while it stays all ones).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
@@ -49,13 +51,22 @@ class PartialConv(nn.Module):
         self.mask_conv.weight.requires_grad_(False)
 
     def divisor(self, mask: Tensor | None, like: Tensor) -> Tensor:
+        """``mask_conv(mask)``, computed as upstream does (a conv of the mask in float32, or float64 for
+        float64 inputs): its float32 rounding is part of upstream's outputs (small divisors magnify it to ~2e-4
+        relative with random weights), so it is reproduced rather than computed more exactly. The all-ones
+        case is a fixed map, cached in inference."""
         weight = self.mask_conv.weight
+        dtype = torch.float64 if like.dtype == torch.float64 else torch.float32
         stride, padding = self.mask_conv.stride, self.mask_conv.padding
-        if mask is None:
-            ones = torch.ones(1, 1, *like.shape[-2:], dtype=torch.float64, device=like.device)
-            summed = weight.detach().double().sum(dim=1, keepdim=True)
-            return F.conv2d(ones, summed, stride=stride, padding=padding).to(like.dtype)
-        return F.conv2d(mask.to(like.dtype), weight.detach().to(like.dtype), stride=stride, padding=padding)
+        if mask is not None:
+            return F.conv2d(mask.to(dtype), weight.detach().to(dtype), stride=stride, padding=padding)
+        height, width = like.shape[-2:]
+
+        def compute() -> Tensor:
+            ones = torch.ones(1, weight.shape[1], height, width, dtype=dtype, device=like.device)
+            return F.conv2d(ones, weight.detach().to(dtype), stride=stride, padding=padding)
+
+        return derived(self, f"divisor_{height}x{width}_{dtype}_{like.device}", (weight,), compute)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         output = self.input_conv(x if mask is None else x * mask)
@@ -64,7 +75,7 @@ class PartialConv(nn.Module):
             output = output - bias.view(1, -1, 1, 1)
         divisor = self.divisor(mask, x)
         holes = divisor == 0
-        output = torch.where(holes, 0.0, output / divisor.masked_fill(holes, 1.0))
+        output = torch.where(holes, 0.0, output / divisor.masked_fill(holes, 1.0).to(output.dtype))
         if bias is not None:
             output = torch.where(holes, 0.0, output + bias.view(1, -1, 1, 1))
         if mask is None and not bool(holes.any()):

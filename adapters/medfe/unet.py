@@ -4,7 +4,9 @@ with upstream's module names. The official TSGL(MEDFE) generator reuses the deco
 Encoder: six 4x4 stride-2 convs (``Encoder_1`` conv only; ``Encoder_2..5`` LeakyReLU -> conv -> norm;
 ``Encoder_6`` LeakyReLU -> conv), then four residual blocks at the bottleneck (``middle``: reflection pad,
 dilated 3x3 conv, non-affine InstanceNorm, ReLU, 3x3 conv, InstanceNorm). It returns the six maps
-``ngf, 2, 4, 8, 8, 8 x ngf`` channels at 1/2 .. 1/64, the last one after the residual blocks.
+``ngf, 2, 4, 8, 8, 8 x ngf`` channels at 1/2 .. 1/64, the last one after the residual blocks. Upstream's
+LeakyReLU layers work in place, so the next block's activation overwrites the map a block returned: the
+first five maps come back *after* LeakyReLU(0.2). This is reproduced.
 
 Decoder: ``Decoder_1..6``, each ReLU -> 4x4 stride-2 transposed conv -> norm (``Tanh`` instead of a norm in
 ``Decoder_6``); ``y_1 = D_1(x_6)``, ``y_k = D_k(cat(y_{k-1}, x_{7-k}))``.
@@ -13,6 +15,7 @@ Decoder: ``Decoder_1..6``, each ReLU -> 4x4 stride-2 transposed conv -> norm (``
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 NORMS = ("instance", "batch")  # MEDFE's (option file ``norm: instance``), the official TSGL(MEDFE) decoder's
@@ -91,8 +94,9 @@ class Encoder(nn.Module):
         for k in range(1, 7):
             x = getattr(self, f"Encoder_{k}")(x)
             maps.append(x)
-        maps[-1] = self.middle(maps[-1])
-        return maps
+        # upstream's LeakyReLU is in place: each block activates the map the previous one returned, so the
+        # first five maps come back activated
+        return [F.leaky_relu(m, 0.2) for m in maps[:5]] + [self.middle(maps[5])]
 
 
 def decoder_blocks(ngf: int = 64, output_nc: int = 3, norm: str = "instance") -> dict[str, DecoderBlock]:
