@@ -5,7 +5,8 @@ Upstream keeps three networks, each with its own checkpoint: ``netEN`` (:class:`
 ``InnerCos`` head of its training loss) and ``netDE`` (:class:`~adapters.medfe.unet.Decoder`). Here they are the
 submodules of the same names, so upstream's three state_dicts load strictly into them.
 
-Conventions: this library's (image in [-1, 1], mask 1 = known, any size that is a multiple of 64). Upstream's
+Conventions: this library's (image in [-1, 1], mask 1 = known, any size that is a multiple of 64, at least
+192 with the default dilation 2: the residual blocks reflect-pad the 1/64 map). Upstream's
 ``set_input`` fills the holes with the colour (123, 104, 117) / 255 in [-1, 1] and feeds ``cat(filled image,
 3-channel known mask)``; its mask is 1 = hole and only the first sample's mask is used for the whole batch
 (upstream trains with batch 1). Here every sample uses its own mask. The output is the raw generator output
@@ -79,15 +80,24 @@ class MEDFEGenerator(nn.Module):
         filled = torch.where(mask.bool(), image, colour)
         return torch.cat([filled, mask.expand(-1, 3, -1, -1)], dim=1)
 
+    def _check(self, image: Tensor, mask: Tensor) -> Tensor:
+        mask = check_inputs(self, image, mask)
+        dilation = self.netEN.middle[0].conv_block[0].padding[0] if len(self.netEN.middle) else 0
+        smallest = 64 * (dilation + 1)
+        if min(image.shape[-2:]) < smallest:
+            raise ValueError(f"image height and width must be at least {smallest} for MEDFE (its residual blocks "
+                             f"reflect-pad the 1/64 map by {dilation}), got {image.shape[-2]}x{image.shape[-1]}")
+        return mask
+
     def forward_with_inner(self, image: Tensor, mask: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """The output and the ``InnerCos`` predictions ``(structure, texture)`` for MEDFE's training loss."""
-        mask = check_inputs(self, image, mask)
+        mask = self._check(image, mask)
         maps = self.netEN(self.encoder_input(image, mask))
         equalised, inner = self.netMEDFE.forward_with_inner(maps)
         return self.netDE(equalised), inner
 
     def forward(self, image: Tensor, mask: Tensor) -> Tensor:
-        mask = check_inputs(self, image, mask)
+        mask = self._check(image, mask)
         maps = self.netEN(self.encoder_input(image, mask))
         return self.netDE(self.netMEDFE(maps))
 
