@@ -75,7 +75,8 @@ class PartialConv(nn.Module):
             output = output - bias.view(1, -1, 1, 1)
         divisor = self.divisor(mask, x)
         holes = divisor == 0
-        output = torch.where(holes, 0.0, output / divisor.masked_fill(holes, 1.0).to(output.dtype))
+        # the division in the divisor's precision (float32 at least), so bfloat16 runs round once, not twice
+        output = torch.where(holes, 0.0, output.to(divisor.dtype) / divisor.masked_fill(holes, 1.0)).to(output.dtype)
         if bias is not None:
             output = torch.where(holes, 0.0, output + bias.view(1, -1, 1, 1))
         if mask is None and not bool(holes.any()):

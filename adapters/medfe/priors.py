@@ -59,7 +59,11 @@ def official_edge_gray(image: Tensor, sigma: float = 2.0) -> tuple[Tensor, Tenso
 
 def official_smooth(image: Tensor) -> Tensor:
     """The RTV image of the unmasked ``image`` (in [-1, 1]), MEDFE's MATLAB parameters."""
-    from tsgl_encoder.rtv import rtv_smooth  # imported on use: the RTV solver is optional here
+    try:
+        from tsgl_encoder.rtv import rtv_smooth  # imported on use: the RTV solver is optional here
+    except ImportError as error:  # pragma: no cover - depends on the library version
+        raise ImportError("priors='official' computes the RTV image with tsgl_encoder.rtv, which this version "
+                          "lacks; pass smooth= (the RTV image of the unmasked image, in [-1, 1])") from error
 
     return rtv_smooth(((image.detach().float() + 1.0) / 2.0).clamp(0.0, 1.0)) * 2.0 - 1.0
 
