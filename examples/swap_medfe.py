@@ -55,7 +55,10 @@ def main() -> None:
         if args.tsgl_medfe:
             official = medfe.load_checkpoint(args.tsgl_medfe)
             outputs["TSGL(MEDFE), masked priors"] = official(image, mask)
-            outputs["TSGL(MEDFE), official priors (leak)"] = official(image, mask, priors="official")
+            try:
+                outputs["TSGL(MEDFE), official priors (leak)"] = official(image, mask, priors="official")
+            except ImportError as error:  # scikit-image or the RTV module missing: show the rest
+                print(f"skipped the official priors: {error}")
     to_unit = lambda t: ((t + 1) / 2).clamp(0, 1)  # noqa: E731
     panels = {"masked input": to_unit(image * mask + (1 - mask))}
     panels.update({name: to_unit(mask * image + (1 - mask) * out) for name, out in outputs.items()})
