@@ -184,6 +184,10 @@ def test_official_tsgl_medfe_checkpoints_round_trip(tmp_path):
         loaded = medfe.load_checkpoint(tmp_path / "G_14.pth", encoder=tiny_encoder(), ngf=SMALL)
         assert torch.equal(loaded(image, mask), expected) and not loaded.training
     assert len(loaded.dropped_keys) == 68 and all(medfe.STRUCTURE_KEYS.match(k) for k in loaded.dropped_keys)
+    torch.save(model.state_dict(), tmp_path / "ours.pth")  # the library's own names load too
+    with torch.no_grad():
+        ours = medfe.load_checkpoint(tmp_path / "ours.pth", structure_head=True, encoder=tiny_encoder(), ngf=SMALL)
+        assert torch.equal(ours(image, mask), expected)
 
 
 def test_medfe_checkpoints_round_trip_in_both_formats(tmp_path):

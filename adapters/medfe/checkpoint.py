@@ -11,6 +11,7 @@
   trainer's ``{epoch}_net_EN.pth`` / ``_net_DE.pth`` / ``_net_MEDFE.pth`` holding ``{"net": state_dict,
   "optimize": ...}``; given as a folder or the three files, in any order (each file is recognised by its
   keys). ``netMEDFE``'s keys are ``pc_block.*`` and ``loss.0.*``.
+* A ``state_dict()`` of this library's :class:`~adapters.medfe.tsgl_medfe.TSGLMEDFEGenerator` loads as it is.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def load_checkpoint(path: PathLike | Sequence[PathLike], structure_head: bool = 
     file -> :class:`TSGLMEDFEGenerator`. Strict; read with ``weights_only=True``; eval mode."""
     if isinstance(path, (str, Path)) and Path(path).is_file():
         state = select_state_dict(load_file(path, map_location), path, (*_TSGL_ENVELOPES, "net"))
-        if any(_ENCODER.match(k) for k in strip_prefix(state)):
+        if any(_ENCODER.match(k) or k.startswith("encoder.") for k in strip_prefix(state)):  # official or ours
             return _tsgl_from_state(state, f"TSGL(MEDFE) checkpoint {str(Path(path))!r}", structure_head, overrides)
     return load_medfe(path, map_location, **overrides)
 

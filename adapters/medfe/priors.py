@@ -68,12 +68,13 @@ def official_smooth(image: Tensor) -> Tensor:
     return rtv_smooth(((image.detach().float() + 1.0) / 2.0).clamp(0.0, 1.0)) * 2.0 - 1.0
 
 
-def compute_priors(image: Tensor, kind: str, edge: Tensor | None, gray: Tensor | None, smooth: Tensor | None
-                   ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+def compute_priors(image: Tensor, kind: str, edge: Tensor | None, gray: Tensor | None, smooth: Tensor | None,
+                   with_smooth: bool = True) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
     """``(edge, gray, smooth)`` for the encoder: what was passed, the rest computed as ``kind`` says.
 
     ``"masked"`` leaves missing priors to the encoder (it computes them from the masked image);
-    ``"official"`` fills them from the unmasked ``image`` (see the module docstring).
+    ``"official"`` fills them from the unmasked ``image`` (see the module docstring; the smoothed image only
+    ``with_smooth``: encoders without the smoothed input do not read it).
     """
     if kind not in PRIORS:
         raise ValueError(f"priors must be one of {PRIORS}, got {kind!r}")
@@ -83,7 +84,7 @@ def compute_priors(image: Tensor, kind: str, edge: Tensor | None, gray: Tensor |
         official_edge, official_gray = official_edge_gray(image)
         edge = official_edge.to(image.dtype) if edge is None else edge
         gray = official_gray.to(image.dtype) if gray is None else gray
-    if smooth is None:
+    if smooth is None and with_smooth:
         smooth = official_smooth(image).to(image.dtype)
     return edge, gray, smooth
 

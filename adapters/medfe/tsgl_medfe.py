@@ -77,9 +77,9 @@ class TSGLMEDFEGenerator(nn.Module):
                 smooth: Tensor | None, priors: str | None, with_edges: bool) -> tuple[Tensor, Tensor | None]:
         given = {"edge": edge, "gray": gray, "smooth": smooth}
         mask = check_inputs(self, image, mask, given)
-        edge, gray, smooth = compute_priors(image, priors or self.priors, edge, gray, smooth)
-        if not self.encoder.config.smooth_input:
-            smooth = None
+        with_smooth = self.encoder.config.smooth_input
+        edge, gray, smooth = compute_priors(image, priors or self.priors, edge, gray, smooth, with_smooth)
+        smooth = smooth if with_smooth else None
         features = self.encoder.forward_features(image, mask, edge, gray, smooth)
         maps = self.pc_block(features.pyramid, 1 - mask, self.softmax_over)  # the mask has no effect inside
         output = unet_decode(self, maps)
