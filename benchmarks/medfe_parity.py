@@ -8,6 +8,7 @@ parameters (or loads ``--checkpoint``), writes its state_dict to a temporary off
 each in a fresh process so that peak memory is that run's own: the official ``forward`` (its test
 ``Generator``, float32 only: its StyleGAN2 ops refuse bfloat16) and ``adapters.medfe.load_checkpoint`` of the
 file in float32, with bfloat16 weights and under ``torch.autocast(bfloat16)``; 256x256, batch 1, same inputs.
+A last process holds both and alternates their float32 forwards (the fair time ratio on a shared machine).
 Reports the median seconds per forward (after one warm-up), the peak resident memory the forward added, the
 weights, and the largest difference from the official output relative to its largest magnitude. Writes
 ``--out`` (JSON). Nothing of the official code is part of this library; it is imported from the path you give.
@@ -36,6 +37,7 @@ from tsgl_encoder.checkpoints import load_file
 RUNS = (("official", "float32"), ("tsgl_medfe", "float32"), ("tsgl_medfe", "bfloat16"), ("tsgl_medfe", "autocast"))
 IMPLEMENTATIONS = ("official", "tsgl_medfe")
 PRECISIONS = ("float32", "bfloat16", "autocast")
+INTERLEAVED = ("tsgl_medfe", "interleaved")  # both models in one process, float32, alternating
 
 
 def _forward(implementation: str, root: str, weights: str, inputs: tuple, dtype: torch.dtype):
@@ -68,9 +70,26 @@ def _forward(implementation: str, root: str, weights: str, inputs: tuple, dtype:
     return (lambda: ours(image, mask, edge=edge, gray=gray, smooth=smooth)), ours
 
 
+def interleaved(args: argparse.Namespace, inputs: tuple) -> None:
+    """float32 forwards of the two, alternating, so that a shared machine's load hits both alike."""
+    runs = {name: _forward(name, args.official, args.weights, inputs, torch.float32)[0] for name in IMPLEMENTATIONS}
+    times: dict[str, list[float]] = {name: [] for name in IMPLEMENTATIONS}
+    with torch.no_grad():
+        for run in runs.values():
+            run()  # warm-up
+        for _ in range(args.repeats):
+            for name, run in runs.items():
+                start = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - start)
+    print(json.dumps({name: statistics.median(values) for name, values in times.items()}))
+
+
 def worker(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     inputs = make_inputs(1, 256, args.seed + 1)
+    if args.precision == "interleaved":
+        return interleaved(args, inputs)
     dtype = torch.bfloat16 if args.precision == "bfloat16" else torch.float32
     run, module = _forward(args.worker, args.official, args.weights, inputs, dtype)
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "autocast")
@@ -97,7 +116,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="outputs/medfe_parity.json")
     parser.add_argument("--worker", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
-    parser.add_argument("--precision", choices=PRECISIONS, default="float32", help=argparse.SUPPRESS)
+    parser.add_argument("--precision", choices=(*PRECISIONS, "interleaved"), default="float32",
+                        help=argparse.SUPPRESS)
     parser.add_argument("--weights", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -118,7 +138,7 @@ def main() -> None:
         weights = Path(folder) / "G.pth"
         torch.save(state, weights)
         del generator, state
-        for implementation, precision in RUNS:
+        for implementation, precision in (*RUNS, INTERLEAVED):
                 result = Path(folder) / f"{implementation}_{precision}.pt"
                 command = [sys.executable, __file__, "--official", args.official, "--worker", implementation,
                            "--precision", precision, "--weights", str(weights), "--result", str(result),
@@ -126,8 +146,11 @@ def main() -> None:
                 done = subprocess.run(command, capture_output=True, text=True)
                 if done.returncode:
                     raise RuntimeError(f"{implementation} {precision} failed:\n{done.stderr[-3000:]}")
-                rows[f"{implementation} {precision}"] = json.loads(done.stdout.strip().splitlines()[-1])
-                rows[f"{implementation} {precision}"]["output"] = str(result)
+                row = json.loads(done.stdout.strip().splitlines()[-1])
+                if precision == "interleaved":
+                    alternating = row
+                    continue
+                rows[f"{implementation} {precision}"] = {**row, "output": str(result)}
         reference = load_file(rows["official float32"].pop("output"))
         for key, row in rows.items():
             output = reference if key == "official float32" else load_file(row.pop("output"))
@@ -147,8 +170,12 @@ def main() -> None:
         print(f"tsgl_medfe {precision} / official float32: time {ours['seconds'] / official['seconds']:.2f}x, "
               f"forward peak memory {ours['forward_peak_mb'] / max(official['forward_peak_mb'], 1e-9):.2f}x, "
               f"weights + forward peak {total(ours) / total(official):.2f}x")
+    print(f"interleaved float32 (one process, alternating, median of {args.repeats}): official "
+          f"{alternating['official']:.3f} s, tsgl_medfe {alternating['tsgl_medfe']:.3f} s: "
+          f"{alternating['tsgl_medfe'] / alternating['official']:.2f}x")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"torch": torch.__version__, "threads": args.threads, "rows": rows}, indent=2))
+    Path(args.out).write_text(json.dumps({"torch": torch.__version__, "threads": args.threads, "rows": rows,
+                                          "interleaved_float32_seconds": alternating}, indent=2))
     print(f"wrote {args.out}")
 
 
