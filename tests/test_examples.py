@@ -73,3 +73,16 @@ def test_swap_mat_prints_the_parameter_table_and_writes_a_png(tmp_path):
     assert rows["stage-2"][0] == rows["stage-2"][1] == "46,782,744"  # the kept second stage
     assert rows["total"][0] == "59,779,834" and rows["encoder"][0] == "3,092,760"
     assert out.stat().st_size > 10_000
+
+
+def test_swap_medfe_prints_the_parameter_table_and_writes_a_png(tmp_path):
+    out = tmp_path / "swap.png"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "swap_medfe.py"), "--ngf", "8", "--encoder", "tsgl_tiny",
+         "--size", "192", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, check=True,
+    )
+    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line[:1].isalpha()}
+    assert rows["pc_block"][0] == rows["pc_block"][1] == "1,285,124"  # MEDFE's kept equalisation
+    assert rows["total"][0] == "2,039,530"
+    assert out.stat().st_size > 10_000

@@ -135,7 +135,7 @@ def test_no_adapter_module_imports_the_harness():
     assert {name: targets for name, targets in leaks.items() if targets} == {}
 
 
-@pytest.mark.parametrize("package", ["adapters.lama", "adapters.ctsdg", "adapters.mat"])
+@pytest.mark.parametrize("package", ["adapters.lama", "adapters.ctsdg", "adapters.mat", "adapters.medfe"])
 def test_importing_an_adapter_loads_nothing_of_the_harness(package):
     code = (f"import sys, {package}; "
             "print(sorted(m for m in sys.modules if m.startswith('tsgl_encoder.bench')))")
