@@ -147,7 +147,7 @@ def test_every_host_is_one_registry_entry_read_by_every_program():
     from tsgl_encoder.bench.hosts import HOSTS
     from tsgl_encoder.bench.training import Host
 
-    assert set(HOSTS) == {"lama", "ctsdg", "mat"} and all(issubclass(cls, Host) for cls in HOSTS.values())
+    assert set(HOSTS) == {"lama", "ctsdg", "mat", "medfe"} and all(issubclass(cls, Host) for cls in HOSTS.values())
     programs = {"tsgl_encoder/bench/speed/program.py", "tsgl_encoder/bench/evaluate.py"}
     for program in programs:  # the CLIs name no host: they read the registry
         text = (ROOT / program).read_text()

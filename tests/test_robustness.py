@@ -14,6 +14,7 @@ import torch
 import adapters.ctsdg as ctsdg
 import adapters.lama as lama
 import adapters.mat as mat
+import adapters.medfe as medfe
 from tsgl_encoder import TSGLEncoder, create_encoder, get_config
 from tsgl_encoder.bench import benchmark as benchmark_program
 
@@ -37,7 +38,7 @@ SURFACE = ("create_generator", "list_generators", "replace_encoder", "load_check
            "parameters_by_part")
 
 
-@pytest.mark.parametrize("package, host_name", [(lama, "lama"), (ctsdg, "ctsdg"), (mat, "mat")])
+@pytest.mark.parametrize("package, host_name", [(lama, "lama"), (ctsdg, "ctsdg"), (mat, "mat"), (medfe, "medfe")])
 def test_every_adapter_package_exposes_one_surface(package, host_name):
     from tsgl_encoder.bench.hosts import HOSTS
     from tsgl_encoder.bench.training import Host

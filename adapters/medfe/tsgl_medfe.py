@@ -74,32 +74,42 @@ class TSGLMEDFEGenerator(nn.Module):
             self.structure_head = StructureHead(deepest // 16)
 
     def _decode(self, image: Tensor, mask: Tensor, edge: Tensor | None, gray: Tensor | None,
-                smooth: Tensor | None, priors: str | None, with_edges: bool) -> tuple[Tensor, Tensor | None]:
+                smooth: Tensor | None, priors: str | None, with_edges: bool
+                ) -> tuple[Tensor, Tensor | None, tuple[Tensor, Tensor]]:
         given = {"edge": edge, "gray": gray, "smooth": smooth}
         mask = check_inputs(self, image, mask, given)
         with_smooth = self.encoder.config.smooth_input
         edge, gray, smooth = compute_priors(image, priors or self.priors, edge, gray, smooth, with_smooth)
         smooth = smooth if with_smooth else None
         features = self.encoder.forward_features(image, mask, edge, gray, smooth)
-        maps = self.pc_block(features.pyramid, 1 - mask, self.softmax_over)  # the mask has no effect inside
+        # the mask has no effect inside pc_block; the groups feed MEDFE's InnerCos loss in training
+        maps, groups = self.pc_block.forward_with_groups(features.pyramid, 1 - mask, self.softmax_over)
         output = unet_decode(self, maps)
         if not with_edges:
-            return output, None
+            return output, None, groups
         if self.structure_head is None:
             raise ValueError("forward_with_edges needs the structure head: build with structure_head=True")
         edges = self.structure_head(features.structure[-1], features.structure_mask, tuple(image.shape[-2:]))
-        return output, edges
+        return output, edges, groups
 
     def forward(self, image: Tensor, mask: Tensor, edge: Tensor | None = None, gray: Tensor | None = None,
                 smooth: Tensor | None = None, priors: str | None = None) -> Tensor:
         """The inpainted image (raw ``Tanh`` output, not composited); ``priors`` overrides :attr:`priors`."""
         return self._decode(image, mask, edge, gray, smooth, priors, with_edges=False)[0]
 
+    def forward_with_groups(self, image: Tensor, mask: Tensor, edge: Tensor | None = None, gray: Tensor | None = None,
+                            smooth: Tensor | None = None, priors: str | None = None
+                            ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """``(image, (x_DE_fi, x_ST_fi))``: the output and the equalisation's texture and structure groups at the
+        grid (input / 8), which MEDFE's ``InnerCos`` training loss reads."""
+        output, _, groups = self._decode(image, mask, edge, gray, smooth, priors, with_edges=False)
+        return output, groups
+
     def forward_with_edges(self, image: Tensor, mask: Tensor, edge: Tensor | None = None,
                            gray: Tensor | None = None, smooth: Tensor | None = None, priors: str | None = None
                            ) -> tuple[Tensor, Tensor]:
         """``(image, edges)``: the output and the structure head's edge map (official ``train/model.py``)."""
-        output, edges = self._decode(image, mask, edge, gray, smooth, priors, with_edges=True)
+        output, edges, _ = self._decode(image, mask, edge, gray, smooth, priors, with_edges=True)
         assert edges is not None
         return output, edges
 

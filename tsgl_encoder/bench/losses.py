@@ -146,6 +146,7 @@ VGG_LAYERS = {  # torchvision ``features`` index of each named tap
     "vgg19": {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 20, "relu5_1": 29,
               "conv4_4": 25, "conv5_4": 34},  # conv taps (before their ReLU): MAT's perceptual loss
     "vgg16": {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 18, "relu5_1": 25,
+              "relu2_2": 8, "relu3_3": 15, "relu4_3": 22, "relu5_2": 27,  # MEDFE's style taps
               "pool1": 4, "pool2": 9, "pool3": 16},
 }
 DEFAULT_LAYERS = {"vgg19": ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
@@ -191,8 +192,9 @@ class PerceptualLoss(nn.Module):
         unknown = sorted(set(weights) - set(known))
         if unknown:
             raise ValueError(f"unknown {self.architecture} layers {unknown}; available: {sorted(known)}")
-        self.taps = sorted(known[name] for name in weights)
-        self.layer_weights = [weights[name] for name in sorted(weights, key=known.get)]  # in tap order
+        self.names = sorted(weights, key=known.get)  # in tap order
+        self.taps = [known[name] for name in self.names]
+        self.layer_weights = [weights[name] for name in self.names]
         self.features = network.features[: self.taps[-1] + 1].eval().requires_grad_(False)
         for layer in self.features:  # an in-place ReLU would overwrite a tapped conv output
             if isinstance(layer, nn.ReLU):
@@ -204,14 +206,21 @@ class PerceptualLoss(nn.Module):
         """The tapped features of an image in [-1, 1]."""
         return tap_features(self.features, ((image + 1) / 2 - self.mean) / self.std, self.taps)
 
-    def distance(self, pred: list[Tensor], target: list[Tensor]) -> Tensor:
-        """Perceptual loss of extracted features: ``sum_i w_i L1(pred_i, target_i)``."""
-        pairs = zip(self.layer_weights, pred, target, strict=True)
-        return sum(w * F.l1_loss(a, b.detach()) for w, a, b in pairs)
+    def _pairs(self, pred: list[Tensor], target: list[Tensor], only: tuple[str, ...] | None):
+        """``(weight, pred_i, target_i)`` of every tap, or of the taps named in ``only``."""
+        if only is not None and set(only) - set(self.names):
+            raise ValueError(f"only must name tapped layers {self.names}, got {list(only)}")
+        pairs = zip(self.names, self.layer_weights, pred, target, strict=True)
+        return [(w, a, b) for name, w, a, b in pairs if only is None or name in only]
 
-    def style_distance(self, pred: list[Tensor], target: list[Tensor]) -> Tensor:
-        """Style loss of extracted features: ``sum_i w_i L1(gram(pred_i), gram(target_i))``."""
-        pairs = zip(self.layer_weights, pred, target, strict=True)
+    def distance(self, pred: list[Tensor], target: list[Tensor], only: tuple[str, ...] | None = None) -> Tensor:
+        """Perceptual loss of extracted features: ``sum_i w_i L1(pred_i, target_i)`` (``only``: these layers)."""
+        return sum(w * F.l1_loss(a, b.detach()) for w, a, b in self._pairs(pred, target, only))
+
+    def style_distance(self, pred: list[Tensor], target: list[Tensor], only: tuple[str, ...] | None = None
+                       ) -> Tensor:
+        """Style loss of extracted features: ``sum_i w_i L1(gram(pred_i), gram(target_i))`` (``only``: these)."""
+        pairs = self._pairs(pred, target, only)
         return sum(w * F.l1_loss(gram_matrix(a), gram_matrix(b.detach())) for w, a, b in pairs)
 
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:

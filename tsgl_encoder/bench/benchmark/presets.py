@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..hosts import CTSDGHost, Host, LamaHost, MATHost
+from ..hosts import CTSDGHost, Host, LamaHost, MATHost, MEDFEHost
 from ..masks import eval_mask_set, lama_mask
 from ..training import DEFAULT_VARIANTS, LossWeights, TrainConfig
 
@@ -47,6 +47,9 @@ def _quick_losses() -> LossWeights:
 TINY_MAT = {"img_resolution": 128, "z_dim": 32, "w_dim": 32,
             "synthesis_kwargs": {"first_stage_dim": 12, "channel_max": 16}}
 
+# MEDFE 8 wide with dilation-1 residual blocks (its smallest size is then 128): every code path, CPU seconds
+TINY_MEDFE = {"ngf": 8, "dilation": 1}
+
 STEPS_ABLATION = 1000
 PRESETS = {
     # about a minute: every host, native losses, one seed; CTSDG needs multiples of 128 px
@@ -55,7 +58,8 @@ PRESETS = {
                     hosts={"lama": HostRun(LamaHost(overrides={"ngf": 8, "n_blocks": 1})),
                            "ctsdg": HostRun(CTSDGHost(encoder="tsgl_tiny")),
                            "mat": HostRun(MATHost(overrides=TINY_MAT, discriminator_overrides={"channel_max": 16},
-                                                  encoder="tsgl_tiny"))}),
+                                                  encoder="tsgl_tiny")),
+                           "medfe": HostRun(MEDFEHost(overrides=TINY_MEDFE, encoder="tsgl_tiny"))}),
     # CPU minutes: LaMa only (CTSDG's 52 M and MAT's 60 M parameters do not train in minutes on 2 cores)
     "quick": Preset(size=64, seeds=(0, 1), eval_per_bin=8, losses=_quick_losses(),
                     train=TrainConfig(steps=350, batch_size=8, checkpoint_every=50, log_every=5,
@@ -77,7 +81,11 @@ PRESETS = {
                                lr_discriminator=2e-5, betas=(0.9, 0.999), workers=4)),
                            "mat": HostRun(MATHost(preset="mat_256", encoder="tsgl_base"), train=TrainConfig(
                                steps=781_250, batch_size=32, checkpoint_every=5000, log_every=100, lr_generator=1e-3,
-                               lr_discriminator=1e-3, betas=(0.0, 0.99), workers=4))},
+                               lr_discriminator=1e-3, betas=(0.0, 0.99), workers=4)),
+                           # MEDFE's options: Adam 2e-4, betas (0.5, 0.999), batch 1 (its trainer asserts it)
+                           "medfe": HostRun(MEDFEHost(encoder="tsgl_base"), train=TrainConfig(
+                               steps=500_000, batch_size=1, checkpoint_every=5000, log_every=100, lr_generator=2e-4,
+                               lr_discriminator=2e-4, betas=(0.5, 0.999), workers=4))},
                     fid=True),
 }
 LAMA_SETS = ("thin", "medium", "thick")

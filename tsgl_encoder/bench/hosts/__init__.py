@@ -10,8 +10,9 @@ from ..training.host import Host
 from .ctsdg import CTSDG_LOSSES, CTSDGAdversary, CTSDGHost
 from .lama import LAMA_LOSSES, LamaAdversary, LamaHost
 from .mat import MAT_LOSSES, MATAdversary, MATHost
+from .medfe import MEDFE_LOSSES, MEDFEAdversary, MEDFEHost
 
-HOSTS: dict[str, type[Host]] = {"lama": LamaHost, "ctsdg": CTSDGHost, "mat": MATHost}
+HOSTS: dict[str, type[Host]] = {"lama": LamaHost, "ctsdg": CTSDGHost, "mat": MATHost, "medfe": MEDFEHost}
 
 
 def list_hosts() -> list[str]:
@@ -30,6 +31,7 @@ __all__ = [
     "HOSTS",
     "LAMA_LOSSES",
     "MAT_LOSSES",
+    "MEDFE_LOSSES",
     "CTSDGAdversary",
     "CTSDGHost",
     "Host",
@@ -37,6 +39,8 @@ __all__ = [
     "LamaHost",
     "MATAdversary",
     "MATHost",
+    "MEDFEAdversary",
+    "MEDFEHost",
     "create_host",
     "list_hosts",
 ]
