@@ -138,11 +138,12 @@ def test_benchmark_smoke_writes_results_for_both_encoders(tmp_path):
     table = (tmp_path / "results.md").read_text()
     assert "| own |" in table and "| tsgl |" in table and "**tsgl - own**" in table and "30-40%" in table
     results = json.loads((tmp_path / "results.json").read_text())
-    assert set(results["hosts"]) == {"lama", "ctsdg", "mat"} and "## ctsdg" in table and "## mat" in table
-    for host in ("lama", "ctsdg", "mat"):
+    assert set(results["hosts"]) == {"lama", "ctsdg", "mat", "medfe"} and "## ctsdg" in table and "## medfe" in table
+    for host in ("lama", "ctsdg", "mat", "medfe"):
         assert set(results["hosts"][host]["variants"]) == {"own", "tsgl"}
         assert (tmp_path / f"grid_{host}.png").stat().st_size > 5000 and (tmp_path / f"curves_{host}.png").is_file()
-    assert "intermediate" in results["hosts"]["ctsdg"]["variants"]["tsgl"]["runs"][0]["history"][-1]
+    for host in ("ctsdg", "medfe"):  # CTSDG's projections, MEDFE's InnerCos terms
+        assert "intermediate" in results["hosts"][host]["variants"]["tsgl"]["runs"][0]["history"][-1]
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "substitute_encoders.py"), "--preset", "smoke",
                     "--out", str(tmp_path), "--no-progress", "--resume"],
                    capture_output=True, text=True, timeout=600, check=True, cwd=ROOT)
