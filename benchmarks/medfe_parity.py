@@ -123,6 +123,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         return worker(args)
+    out = Path(args.out).resolve()
+    inputs = [Path(args.official).resolve(), *([Path(args.checkpoint).resolve()] if args.checkpoint else [])]
+    if any(out == path or path in out.parents for path in inputs):
+        parser.error(f"--out {args.out!r} would write into or over an input (--official / --checkpoint)")
 
     model, trans = import_official(Path(args.official))
     generator, state = build_generator(model, trans, args.checkpoint, args.seed)

@@ -34,15 +34,7 @@ from .layers.inference_cache import caller_memory_format
 from .priors import SMOOTH_PRIORS, StructurePriors
 from .structure import StructureStream
 from .texture import TextureStream
-from .validation import (
-    check_image,
-    check_like,
-    check_mask,
-    check_range,
-    value_checks_enabled,
-    warn_if_image_looks_unsigned,
-    warn_if_mask_looks_inverted,
-)
+from .validation import check_image_mask_priors, value_checks_enabled
 
 #: which of (edge, gray) reach the structure stream; the others are zeroed (the "which prior" ablation)
 STRUCTURE_PRIORS = {"edge+gray": (1.0, 1.0), "edge": (1.0, 0.0), "gray": (0.0, 1.0), "none": (0.0, 0.0)}
@@ -350,26 +342,10 @@ class TSGLEncoder(
         self, image: Tensor, mask: Tensor, edge: Tensor | None, gray: Tensor | None, smooth: Tensor | None
     ) -> Tensor:
         """Validates the inputs and returns the mask as a {0, 1} tensor of the image's dtype."""
-        check_image(image, "image", 3, self.size_divisor, "size_divisor")
-        check_like(image, "image", next(self.parameters()), "the encoder's weights")
-        mask = check_mask(mask, "mask", image, self._check_values(image))
-        batch, _, height, width = image.shape
-        for name, prior, channels in (("edge", edge, 1), ("gray", gray, 1), ("smooth", smooth, 3)):
-            if prior is not None and prior.shape != (batch, channels, height, width):
-                raise ValueError(
-                    f"{name} must have shape {(batch, channels, height, width)}, got {tuple(prior.shape)}"
-                )
-            if prior is not None:
-                check_like(prior, name, image, "image")
-        if self._check_values(image):
-            for name, tensor in (("image", image), ("edge", edge), ("gray", gray), ("smooth", smooth)):
-                if tensor is not None and not torch.isfinite(tensor).all():
-                    raise ValueError(f"{name} contains NaN or inf values")
-            if self.validate_inputs and image.numel():
-                check_range(image, mask, "image")
-                warn_if_image_looks_unsigned(image, mask, "image", self)
-                warn_if_mask_looks_inverted(mask, "mask", self)
-        return mask
+        priors = {"edge": edge, "gray": gray, "smooth": smooth}
+        return check_image_mask_priors(self, image, mask, priors, self.size_divisor, next(self.parameters()),
+                                       "the encoder's weights",
+                                       isinstance(image, Tensor) and self._check_values(image))
 
     def _check_values(self, tensor: Tensor) -> bool:
         return value_checks_enabled(tensor, self.check_values_on_accelerators)

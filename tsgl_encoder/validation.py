@@ -132,3 +132,35 @@ def check_mask(mask: object, name: str, image: Tensor, check_values: bool) -> Te
 
 __all__ = ["check_image", "check_like", "check_mask", "check_range", "value_checks_enabled",
            "warn_if_image_looks_unsigned", "warn_if_mask_looks_inverted"]
+
+
+def check_image_mask_priors(owner: object, image: object, mask: object, priors: dict[str, Tensor | None],
+                            size_divisor: int, weights: Tensor, weights_name: str, check_values: bool) -> Tensor:
+    """The checks every module that reads ``(image, mask[, edge, gray, smooth])`` makes: image ``(B, 3, H, W)``
+    with ``H``, ``W`` multiples of ``size_divisor`` and the dtype / device of ``weights``
+    (``weights_name`` in errors); mask ``(B, 1, H, W)``;
+    priors (``smooth``: 3 channels, the others 1) of the image's size, dtype and device; with ``check_values``:
+    finite values, the image in [-1, 1] on known pixels (unless ``owner.validate_inputs`` is False) and the
+    [0, 1]-image / 1 = hole-mask warnings. Returns the mask as {0, 1} in the image's dtype."""
+    image = check_image(image, "image", 3, size_divisor, "size_divisor")
+    check_like(image, "image", weights, weights_name)
+    mask = check_mask(mask, "mask", image, check_values)
+    batch, _, height, width = image.shape
+    for name, prior in priors.items():
+        if prior is None:
+            continue
+        if not isinstance(prior, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor or None, got {type(prior).__name__}")
+        expected = (batch, 3 if name == "smooth" else 1, height, width)
+        if prior.shape != expected:
+            raise ValueError(f"{name} must have shape {expected}, got {tuple(prior.shape)}")
+        check_like(prior, name, image, "image")
+    if check_values:
+        for name, tensor in {"image": image, **priors}.items():
+            if tensor is not None and not torch.isfinite(tensor).all():
+                raise ValueError(f"{name} contains NaN or inf values")
+        if getattr(owner, "validate_inputs", True) and image.numel():
+            check_range(image, mask, "image")
+            warn_if_image_looks_unsigned(image, mask, "image", owner)
+            warn_if_mask_looks_inverted(mask, "mask", owner)
+    return mask
