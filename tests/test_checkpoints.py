@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import sys
 import types
 import typing
@@ -309,7 +310,7 @@ TINY_MAT = {"z_dim": 32, "c_dim": 0, "w_dim": 32, "img_resolution": 128, "img_ch
 EVIL_SOURCE = "open({marker!r}, 'w').write('ran'); raise RuntimeError('embedded source executed')\n"
 
 
-def network_pickle(monkeypatch, path, generator, marker) -> None:
+def network_pickle(monkeypatch, path, generator, marker, synthesis_kwargs=None) -> None:
     """A StyleGAN2-ADA / MAT-style network pickle: every module of ours saved as upstream's
     ``torch_utils.persistence`` saves it, ``_reconstruct_persistent_obj(meta)`` with ``meta["module_src"]``
     the source to exec; here that source would write ``marker`` and raise."""
@@ -327,8 +328,9 @@ def network_pickle(monkeypatch, path, generator, marker) -> None:
             if isinstance(obj, torch.nn.Module) and not isinstance(obj, stock):
                 state = dict(obj.__dict__)
                 if obj is generator:
+                    synthesis = synthesis_kwargs or {"first_stage_dim": 12, "channel_max": 16}
                     state["_init_kwargs"] = {**TINY_MAT, "mapping_kwargs": EasyDict(num_layers=8),
-                                             "synthesis_kwargs": EasyDict(first_stage_dim=12, channel_max=16)}
+                                             "synthesis_kwargs": EasyDict(**synthesis)}
                 meta = {"type": "class", "version": 6, "module_src": EVIL_SOURCE.format(marker=str(marker)),
                         "class_name": type(obj).__name__, "state": state}
                 return _reconstruct_persistent_obj, (meta,)
@@ -411,3 +413,41 @@ def test_official_tsgl_lama_refuses_other_state_dicts(tmp_path):
         lama.from_official_tsgl({"encoder.weight": torch.ones(1)})
     with pytest.raises(ValueError, match="image_range must be one of"):
         lama.from_official_tsgl({}, image_range="0-255")
+
+
+def test_mat_constructor_arguments_asking_for_a_huge_model_are_refused_before_allocating(tmp_path, monkeypatch):
+    """Issue 29: 0.5.0 passed a pickle's constructor arguments to the allocator (a 256 GB request)."""
+    import adapters.mat as mat
+
+    source = mat.Generator(**TINY_MAT, mapping_kwargs={"num_layers": 8},
+                           synthesis_kwargs={"first_stage_dim": 12, "channel_max": 16})
+    network_pickle(monkeypatch, tmp_path / "huge.pkl", source, tmp_path / "marker",
+                   synthesis_kwargs={"first_stage_dim": 12, "channel_max": 1 << 20})
+    with pytest.raises(ValueError, match=r"huge\.pkl'.*constructor arguments describe [\d,]+ values .*refusing"):
+        mat.load_checkpoint(tmp_path / "huge.pkl")
+    network_pickle(monkeypatch, tmp_path / "odd.pkl", source, tmp_path / "marker",
+                   synthesis_kwargs={"first_stage_dim": 12, "channel_max": 16, "no_such_option": 1})
+    with pytest.raises(ValueError, match=r"odd\.pkl'.*do not build MAT's Generator: TypeError"):
+        mat.load_checkpoint(tmp_path / "odd.pkl")
+
+
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    (LAUGHS + "generator: {kind: ffc_resnet, ngf: 8}\n", "more than 64 YAML aliases"),
+    ("generator: {kind: ffc_resnet, ngf: '${generator.ngf}'}\n",
+     "circular interpolation generator.ngf -> generator.ngf"),
+    ("generator: {kind: ffc_resnet, ngf: '${a}'}\na: '${b}'\nb: '${a}'\n", "circular interpolation a -> b -> a"),
+    ("generator: {kind: ffc_resnet, ngf: [unclosed\n", "cannot be read as a LaMa config"),
+])
+def test_a_lama_config_cannot_hang_or_recurse_without_bound(tmp_path, text, words):
+    """Issue 29: 0.5.0 ran past 45 s into a MemoryError on nested aliases (9 ** 9 values here) and hit
+    RecursionError on cycles; now each is a ValueError naming the file."""
+    from adapters.lama.checkpoint import generator_kwargs
+
+    (tmp_path / "config.yaml").write_text(text)
+    with pytest.raises(ValueError, match=re.escape(words)) as error:
+        generator_kwargs(tmp_path / "config.yaml")
+    assert "config.yaml" in str(error.value)

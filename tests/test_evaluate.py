@@ -192,3 +192,30 @@ def test_paired_interval_contains_a_known_shift_and_excludes_zero():
     assert null.low < 0 < null.high and not null.excludes_zero
     with pytest.raises(ValueError, match="NaN or inf"):
         paired_bootstrap_interval(np.array([1.0, math.inf, 2.0]))
+
+
+def test_score_mode_reports_each_hole_ratio_bin_of_a_known_mask_folder(tmp_path):
+    """Masks whose hole ratios are known by construction land in their bins (issue 28, item 3)."""
+    truth, predictions, masks = (tmp_path / name for name in ("truth", "pred", "masks"))
+    for folder in (truth, predictions, masks):
+        folder.mkdir()
+    rng = np.random.default_rng(0)
+    ratios = {"a": 0.05, "b": 0.15, "c": 0.175, "d": 0.35, "e": 0.7}
+    for name, ratio in ratios.items():
+        pixels = rng.integers(0, 201, (SIZE, SIZE, 3), dtype=np.uint8)
+        hole = np.zeros((SIZE, SIZE), dtype=np.uint8)
+        hole.reshape(-1)[: round(ratio * SIZE * SIZE)] = 255  # the first rows: white = hole
+        Image.fromarray(pixels).save(truth / f"{name}.png")
+        Image.fromarray(hole).save(masks / f"{name}.png")
+        Image.fromarray(np.where(hole[..., None] > 0, pixels + 20, pixels).astype(np.uint8)).save(
+            predictions / f"{name}.png")
+    results = main(["--predictions", str(predictions), "--ground-truth", str(truth), "--masks", str(masks),
+                    "--out", str(tmp_path / "scores"), "--no-fid"])
+    assert {label: row["count"] for label, row in results["bins"].items()} == {
+        "0-10%": 1, "10-20%": 2, "30-40%": 1, "60-100%": 1}
+    by_name = {item["name"]: item for item in results["items"]}
+    assert results["bins"]["10-20%"]["l1"] == pytest.approx((by_name["b"]["l1"] + by_name["c"]["l1"]) / 2)
+    text = (tmp_path / "scores" / "results.md").read_text()
+    assert "| hole ratio | images |" in text and "| 10-20% | 2 |" in text and "| 60-100% | 1 |" in text
+    saved = json.loads((tmp_path / "scores" / "results.json").read_text())
+    assert saved["bins"].keys() == results["bins"].keys()

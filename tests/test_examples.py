@@ -86,3 +86,22 @@ def test_swap_medfe_prints_the_parameter_table_and_writes_a_png(tmp_path):
     assert rows["pc_block"][0] == rows["pc_block"][1] == "1,285,124"  # MEDFE's kept equalisation
     assert rows["total"][0] == "2,039,530"
     assert out.stat().st_size > 10_000
+
+
+def test_compare_methods_inpaints_scores_and_compares_two_checkpoints(tmp_path):
+    """The example end to end on two training checkpoints of the quick preset's LaMa (untrained weights here)."""
+    from tsgl_encoder.bench.hosts import LamaHost
+
+    host = LamaHost(overrides={"ngf": 16, "n_blocks": 3}, adversary="patchgan")
+    for variant in ("own", "tsgl"):
+        torch.manual_seed(0)
+        folder = tmp_path / "run" / "lama" / variant / "seed0"
+        folder.mkdir(parents=True)
+        torch.save({"host": "lama", "variant": variant, "host_settings": host.settings(),
+                    "generator": host.build(variant).state_dict()}, folder / "checkpoint.pt")
+    subprocess.run([sys.executable, str(ROOT / "examples" / "compare_methods.py"), "--run", str(tmp_path / "run"),
+                    "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=600, check=True)
+    inpainted = sorted(p.name for p in (tmp_path / "out" / "inpainted" / "lama_tsgl").glob("*.png"))
+    assert len(inpainted) == 12 and inpainted[0] == "camera_mask000.png"
+    assert (tmp_path / "out" / "compare" / "report.html").stat().st_size > 50_000
+    assert "## lama_own - lama_tsgl" in (tmp_path / "out" / "compare" / "compare.md").read_text()

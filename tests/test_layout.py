@@ -105,10 +105,12 @@ def test_the_papers_modules_never_import_the_harness():
 
 
 def test_save_load_depends_on_nothing_of_the_encoder():
-    # hub reads files with the safe checkpoint reader, which itself knows no model
+    # hub reads files with the safe checkpoint reader and writes through the output rules; both know no model
     graph = import_graph()
-    assert {t for t in graph["tsgl_encoder.hub"] if t.startswith("tsgl_encoder")} == {"tsgl_encoder.checkpoints"}
-    assert not {t for t in graph["tsgl_encoder.checkpoints"] if t.startswith("tsgl_encoder")}
+    assert {t for t in graph["tsgl_encoder.hub"] if t.startswith("tsgl_encoder")} == {
+        "tsgl_encoder.checkpoints", "tsgl_encoder.outputs"}
+    for module in ("tsgl_encoder.checkpoints", "tsgl_encoder.outputs"):
+        assert not {t for t in graph[module] if t.startswith("tsgl_encoder")}, module
 
 
 @pytest.mark.parametrize(
@@ -148,10 +150,11 @@ def test_every_host_is_one_registry_entry_read_by_every_program():
     from tsgl_encoder.bench.training import Host
 
     assert set(HOSTS) == {"lama", "ctsdg", "mat", "medfe"} and all(issubclass(cls, Host) for cls in HOSTS.values())
-    programs = {"tsgl_encoder/bench/speed/program.py", "tsgl_encoder/bench/evaluate.py"}
+    programs = {"tsgl_encoder/bench/speed/program.py", "tsgl_encoder/bench/evaluate.py",
+                "tsgl_encoder/bench/inpaint.py"}
     for program in programs:  # the CLIs name no host: they read the registry
         text = (ROOT / program).read_text()
-        assert "HOSTS" in text and "adapters" not in text, program
+        assert ("HOSTS" in text or "checkpoint_hosts" in text) and "adapters" not in text, program
     graph = import_graph()
     harness = [name for name in graph if name.startswith("tsgl_encoder.bench") and ".hosts" not in name]
     direct = {name: sorted(t for t in graph[name] if t.startswith("adapters")) for name in harness}

@@ -263,3 +263,48 @@ def test_upsample_conv2d_equals_zero_insertion_filter_then_conv(groups):
     result = upsample_conv2d(x, weight, kernel, groups=groups)
     assert result.shape == (2, 3 * groups, 10, 12)
     torch.testing.assert_close(result, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_the_first_stage_dropout_is_drawn_as_upstream_draws_it(monkeypatch):
+    """Issue 29, item 5: upstream's first-stage dropout map (tokens (1, 256, 180) laid out channel by channel,
+    strides (46080, 1, 256)) for torch.manual_seed(0) on the CPU, fingerprinted from fenglinglwb/MAT's own
+    forward: which of the first values are kept, how many, and a position checksum. A different layout
+    (0.5.0 laid batch-1 tokens out token by token) draws the same values into other positions."""
+    import torch.nn.functional as F
+
+    import adapters.mat as mat
+
+    calls, dropout = [], F.dropout
+
+    def recorded(x, *args, **kwargs):
+        calls.append((x.stride(), dropout(x, *args, **kwargs)))
+        return calls[-1][1]
+
+    monkeypatch.setattr(F, "dropout", recorded)
+    model = mat.create_generator("mat_256", img_resolution=128).eval()
+    generator = torch.Generator().manual_seed(123)
+    image = torch.rand(1, 3, 128, 128, generator=generator) * 2 - 1
+    mask = torch.ones(1, 1, 128, 128)
+    mask[..., 32:96, 40:100] = 0
+    z = torch.randn(1, 512, generator=generator)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        model(image, mask, z, None, noise_mode="const")
+    strides, first = calls[0]
+    keep = (first[0] > 0).long()  # (256 tokens, 180 channels)
+    positions = torch.arange(keep.numel()).view(keep.shape)
+    assert strides == (46080, 1, 256)
+    assert keep[:12, 0].tolist() == [0, 0, 1, 0, 0, 0, 1, 1, 0, 1, 1, 1]
+    assert int(keep.sum()) == 22892 and int((keep * positions).sum()) == 523962157
+
+
+def test_the_weight_layout_follows_pytorchs_rule_for_the_input():
+    from tsgl_encoder.layers.inference_cache import conv_memory_format
+
+    contiguous, channels_last = torch.contiguous_format, torch.channels_last
+    tokens = torch.empty(1, 256, 180).transpose(1, 2).view(1, 180, 16, 16)  # MAT's batch-1 map: (180, 1, 2880, 180)
+    assert conv_memory_format(tokens) == contiguous  # is_contiguous(channels_last) says channels_last here
+    assert conv_memory_format(torch.empty(2, 3, 4, 5).to(memory_format=channels_last)) == channels_last
+    assert conv_memory_format(torch.empty(1, 3, 4, 5).to(memory_format=channels_last)) == channels_last
+    assert conv_memory_format(torch.empty(2, 3, 4, 5)) == contiguous
+    assert conv_memory_format(torch.empty(4, 1, 1, 1)) == contiguous

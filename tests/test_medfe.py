@@ -159,6 +159,8 @@ def test_bad_inputs_get_the_library_errors():
         model(image, mask, edge=torch.zeros(1, 3, 128, 128))
     with pytest.raises(ValueError, match="at least 192 for MEDFE"):
         small_medfe()(image, mask)
+    with pytest.raises(ValueError, match=r"at least 128 for TSGLMEDFEGenerator \(pc_block instance-normalises"):
+        model(image[..., :64, :64], mask[..., :64, :64])
     hole_mask = torch.zeros_like(mask)
     hole_mask[..., 50:70, 50:70] = 1  # a 1 = hole mask: nearly nothing known
     with pytest.warns(UserWarning, match="1 = known, 0 = hole"), torch.no_grad():

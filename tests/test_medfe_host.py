@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torchvision.models import vgg16
 
 import adapters.medfe as medfe
 from tsgl_encoder.bench import benchmark as benchmark_program
+from tsgl_encoder.bench import evaluate
 from tsgl_encoder.bench.hosts import HOSTS, MEDFE_LOSSES, MEDFEAdversary, MEDFEHost
 from tsgl_encoder.bench.hosts.medfe import LOCAL_CROP, relativistic_lsgan
 from tsgl_encoder.bench.losses import PerceptualLoss
@@ -81,13 +86,79 @@ def test_both_variants_give_innercos_maps_and_every_native_term(variant, tmp_pat
     assert not host.predict(model.eval(), batch["image"], batch["mask"]).extras  # inference: the image only
 
 
-def test_smoke_benchmark_trains_and_scores_medfe_and_says_why_a_control_is_left_out(tmp_path):
+def photo_folder(folder: Path, size: int = 128) -> Path:
+    """Two real photographs (scikit-image's embedded ones), centre-cropped to ``size``."""
+    from skimage import data
+
+    folder.mkdir(parents=True)
+    for name in ("astronaut", "coffee"):
+        picture = Image.fromarray(getattr(data, name)())
+        side = min(picture.size)
+        left, top = (picture.width - side) // 2, (picture.height - side) // 2
+        picture.crop((left, top, left + side, top + side)).resize((size, size)).save(folder / f"{name}.png")
+    return folder
+
+
+def test_smoke_benchmark_trains_every_variant_and_tsgl_evaluate_runs_its_checkpoints(tmp_path, capsys):
     results = benchmark_program.main(["--preset", "smoke", "--hosts", "medfe", "--variants", "own", "tsgl", "own_wide",
-                                      "--out", str(tmp_path), "--no-progress"])
+                                      "--out", str(tmp_path / "bench"), "--no-progress"])
     host = results["hosts"]["medfe"]
-    assert set(host["variants"]) == {"own", "tsgl"} and "own_wide" in host["skipped"]
-    assert host["variants"]["tsgl"]["encoder_parameters"] > host["variants"]["own"]["encoder_parameters"]
-    assert (tmp_path / "grid_medfe.png").is_file() and (tmp_path / "results.md").is_file()
+    assert set(host["variants"]) == {"own", "tsgl", "own_wide"} and not host.get("skipped")
+    own, wide, tsgl = (host["variants"][name]["encoder_parameters"] for name in ("own", "own_wide", "tsgl"))
+    assert own < tsgl and abs(wide - tsgl) / tsgl < 0.01  # the control matches TSGL's parameter count
+    assert (tmp_path / "bench" / "grid_medfe.png").is_file() and (tmp_path / "bench" / "results.md").is_file()
+
+    data = photo_folder(tmp_path / "photos")
+    run = tmp_path / "bench" / "medfe" / "tsgl" / "seed0" / "checkpoint.pt"
+    common = ["--data", str(data), "--mask-set", "ratio_20-30", "--size", "128", "--no-fid"]
+    scored = {}
+    for host_name, priors in (("medfe", "masked"), ("tsgl_medfe", "official")):
+        out = tmp_path / f"eval_{priors}"
+        result = evaluate.main(["--host", host_name, "--checkpoint", str(run), "--priors", priors, "--out", str(out),
+                                *common])["ratio_20-30"]
+        assert result["priors"] == priors and result["count"] == 2 and 0 < result["metrics"]["l1"] < 1
+        scored[priors] = {p.name: np.asarray(Image.open(p)) for p in (out / "ratio_20-30" / "predictions").glob("*")}
+    assert sorted(scored["masked"]) == ["astronaut.png", "coffee.png"]
+    assert any((scored["masked"][name] != scored["official"][name]).any() for name in scored["masked"])
+
+    own_run = tmp_path / "bench" / "medfe" / "own" / "seed0" / "checkpoint.pt"
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.main(["--host", "medfe", "--checkpoint", str(own_run), "--priors", "official",
+                       "--out", str(tmp_path / "eval_own"), *common])
+    assert exit_info.value.code == 2 and "MEDFE's own encoder reads no priors" in capsys.readouterr().err
+
+
+def test_a_training_checkpoint_rebuilds_its_host_and_variant(tmp_path):
+    host = tiny_host()
+    torch.manual_seed(0)
+    model = host.build("own_wide").eval()
+    run = {"host": "medfe", "variant": "own_wide", "host_settings": host.settings(), "generator": model.state_dict()}
+    torch.save(run, tmp_path / "checkpoint.pt")
+    loaded, rebuilt = MEDFEHost.from_checkpoint(tmp_path / "checkpoint.pt", "tsgl_medfe")
+    assert rebuilt.overrides == TINY and rebuilt.encoder == "tsgl_tiny" and not loaded.training
+    batch = batch_of()
+    with torch.no_grad():
+        assert torch.equal(loaded(batch["image"], batch["mask"]), model(batch["image"], batch["mask"]))
+    with pytest.raises(ValueError, match="trained with host 'medfe', not 'lama': pass --host medfe"):
+        HOSTS["lama"].from_checkpoint(tmp_path / "checkpoint.pt")
+    with pytest.raises(ValueError, match=r"reads checkpoints of kind \['medfe', 'tsgl_medfe'\], got 'lama'"):
+        MEDFEHost.from_checkpoint(tmp_path / "checkpoint.pt", "lama")
+
+
+def test_published_medfe_files_name_their_kind_and_read_their_width(tmp_path):
+    torch.manual_seed(0)
+    source = medfe.create_generator("medfe", ngf=8).eval()  # upstream's dilation 2: not stored in the files
+    for name, part in (("EN.pkl", source.netEN), ("DE.pkl", source.netDE), ("MEDEF.pkl", source.netMEDFE)):
+        torch.save(part.state_dict(), tmp_path / name)
+    model, host = MEDFEHost.from_checkpoint(tmp_path, "medfe")
+    assert isinstance(model, medfe.MEDFEGenerator) and model.netEN.Encoder_1.model[0].out_channels == 8
+    with pytest.raises(ValueError, match="holds MEDFE's EN / DE / MEDFE networks, not a TSGL\\(MEDFE\\) generator: "
+                                         "pass --host medfe"):
+        MEDFEHost.from_checkpoint(tmp_path, "tsgl_medfe")
+    with pytest.raises(ValueError, match="MEDFE's own encoder reads no priors"):
+        host.use_priors(model, "official")
+    with pytest.raises(ValueError, match="priors 'rtv': host 'medfe' computes its priors only as"):
+        host.use_priors(model, "rtv")
 
 
 def test_published_files_load_through_the_host(tmp_path):

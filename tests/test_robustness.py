@@ -336,6 +336,6 @@ def test_an_unreadable_jpeg_closes_its_file(tmp_path, monkeypatch):
     buffer = io.BytesIO()  # a JPEG cut in half: its header opens, its pixels do not decode
     Image.fromarray((np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)).save(buffer, "JPEG")
     (tmp_path / "broken.jpg").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
-    with pytest.raises(OSError, match="truncated"):
+    with pytest.raises(ValueError, match=r"broken\.jpg' cannot be read: .*truncated"):  # names the file
         data._open(tmp_path / "broken.jpg")
     assert opened and all(image.fp is None for image in opened)  # closed, not left to the garbage collector

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -84,3 +85,14 @@ def test_local_paths_never_reach_the_network():
     assert looks_local("a/b/c") and not looks_local("user/model")
     with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
         TSGLEncoder.from_pretrained("./no-such-folder")
+
+
+def test_atomic_writes_get_the_permissions_of_a_plain_write(tmp_path):
+    import os
+
+    from tsgl_encoder.hub import atomic_write
+
+    atomic_write(tmp_path / "a.txt", lambda p: Path(p).write_text("x"))
+    with open(tmp_path / "b.txt", "w") as handle:
+        handle.write("x")
+    assert os.stat(tmp_path / "a.txt").st_mode == os.stat(tmp_path / "b.txt").st_mode

@@ -3,13 +3,29 @@
 import copy
 import json
 
+import pytest
 import torch
 import torch.nn.functional as F
 
+import adapters.medfe as medfe
 from tsgl_encoder import create_encoder
 from tsgl_encoder.bench import speed as speed_program
 from tsgl_encoder.bench.parity import OfficialEncoder
+from tsgl_encoder.bench.speed import generator
 from tsgl_encoder.bench.speed import parity as speed_official
+
+# a reduced stand-in for the official TSGL_MEDFE/test/model.py: the official forward's signature, tiny widths
+STAND_IN_GENERATOR = """
+import adapters.medfe as medfe
+
+
+class Generator(medfe.TSGLMEDFEGenerator):
+    def __init__(self):
+        super().__init__(encoder="tsgl_tiny", ngf=8)
+
+    def forward(self, image, high, low, gray, mask):
+        return super().forward(image, mask, edge=high, gray=gray, smooth=low)
+"""
 
 
 def test_smoke_writes_both_files_and_the_plot(tmp_path, load_script):
@@ -40,7 +56,8 @@ def test_smoke_with_a_stand_in_for_the_official_encoder_writes_the_comparison(tm
     stand_in = OfficialEncoder(lambda image, mask, edge, smooth, gray: twin(image, mask, edge=edge, gray=gray),
                                library)
     monkeypatch.setattr(speed_program.program, "load_official", lambda root, checkpoint=None: stand_in)
-    report = speed_program.main(["--smoke", "--official", str(tmp_path), "--out", str(tmp_path / "out"),
+    (tmp_path / "official").mkdir()
+    report = speed_program.main(["--smoke", "--official", str(tmp_path / "official"), "--out", str(tmp_path / "out"),
                                  "--no-progress"])
     saved = json.loads((tmp_path / "out" / "speed.json").read_text())
     rows = {r["variant"]: r for r in saved["official"]["rows"]}
@@ -151,3 +168,35 @@ def test_operator_kinds():
     assert kind_of("aten::mkldnn_convolution") == "convolution (oneDNN)"
     assert kind_of("aten::native_layer_norm") == "normalisation"
     assert kind_of("aten::gelu") == "element-wise and reductions"
+
+
+def test_the_whole_generator_beside_the_official_one_each_run_in_its_own_process(tmp_path):
+    """The official code is the user's clone; a reduced stand-in with its forward's signature takes its place, so
+    the processes, peak memory, outputs and report are exercised (no timing assertions)."""
+    code = tmp_path / "official"
+    (code / "TSGL_MEDFE" / "test").mkdir(parents=True)
+    (code / "TSGL_MEDFE" / "test" / "model.py").write_text(STAND_IN_GENERATOR)
+    (code / "TSGL_MEDFE" / "test" / "trans.py").write_text("")
+    torch.manual_seed(0)
+    weights = tmp_path / "G.pth"
+    torch.save(medfe.create_generator("tsgl_medfe", encoder="tsgl_tiny", ngf=8).state_dict(), weights)
+    comparison = generator.GeneratorComparison(str(code), str(weights), size=128, repeats=1, threads=1,
+                                               overrides={"ngf": 8, "encoder": "tsgl_tiny"})
+    report = generator.compare(comparison)
+    rows = report["rows"]
+    assert list(rows) == ["official float32", "tsgl_medfe float32", "tsgl_medfe bfloat16", "tsgl_medfe autocast"]
+    assert rows["official float32"]["max_rel_diff"] == 0.0 and rows["tsgl_medfe float32"]["max_rel_diff"] < 1e-6
+    assert 0 < rows["tsgl_medfe bfloat16"]["max_rel_diff"] < 0.5  # bf16 rounding of a random-weight decoder
+    assert rows["tsgl_medfe bfloat16"]["weights_mb"] == pytest.approx(rows["tsgl_medfe float32"]["weights_mb"] / 2,
+                                                                      rel=0.01)
+    assert all(row["seconds"] > 0 and row["forward_peak_mb"] >= 0 for row in rows.values())
+    assert set(report["interleaved_float32_seconds"]) == {"official", "tsgl_medfe"}
+    text = generator.markdown(report)
+    assert "## tsgl_medfe beside the official TSGL(MEDFE) generator" in text and "| tsgl_medfe autocast |" in text
+    assert "Interleaved float32 (one process, alternating)" in text
+
+
+def test_the_generator_comparison_needs_the_official_code(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        speed_program.main(["--smoke", "--official-generator"])
+    assert exit_info.value.code == 2 and "--official-generator needs --official PATH" in capsys.readouterr().err

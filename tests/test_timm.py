@@ -74,3 +74,29 @@ def test_timm_arguments_the_encoder_cannot_honour_are_refused():
     with pytest.raises(TypeError, match="unknown override"):
         timm.create_model("tsgl_tiny", nope=1)
     assert timm.create_model("tsgl_tiny", tau=50.0).config.tau == 50.0
+
+
+def test_forward_intermediates_follows_timms_semantics(make_inputs):
+    """Issue 30, item 2 (forward_intermediates; prune_intermediate_layers is not done yet)."""
+    encoder = create_encoder("tsgl_tiny").eval()
+    image, mask = make_inputs(2, 128, 128)
+    calls = []
+    encoder.balance.register_forward_hook(lambda *_: calls.append("balance"))
+    with torch.no_grad():
+        pyramid = encoder(image, mask)
+        final, levels = encoder.forward_intermediates(image, mask)
+        assert torch.equal(final, pyramid[-1]) and all(torch.equal(a, b) for a, b in zip(levels, pyramid, strict=True))
+        last_two = encoder.forward_intermediates(torch.cat([image, mask], 1), indices=2, intermediates_only=True)
+        assert [t.shape for t in last_two] == [p.shape for p in pyramid[-2:]]
+        calls.clear()
+        early = encoder.forward_intermediates(image, mask, indices=[0, -4], stop_early=True, intermediates_only=True)
+        assert not calls  # the balanced deepest level (and the levels after 2) were not computed
+        assert all(torch.allclose(a, pyramid[i], atol=1e-6) for a, i in zip(early, (0, 2), strict=True))
+        _, nhwc = encoder.forward_intermediates(image, mask, indices=[5], output_fmt="NHWC", norm=True)
+        assert torch.equal(nhwc[0].permute(0, 3, 1, 2), pyramid[5])
+    for bad, words in (({"indices": 7}, r"in \[1, 6\]"), ({"indices": [6]}, r"in \[-6, 5\]"),
+                       ({"output_fmt": "NLC"}, "output_fmt must be one of")):
+        with pytest.raises(ValueError, match=words):
+            encoder.forward_intermediates(image, mask, **bad)
+    with pytest.raises(ValueError, match=r"cat\(image in \[-1, 1\], mask with 1 = known\)"):
+        encoder.forward_intermediates(image)

@@ -88,8 +88,12 @@ def test_killed_and_resumed_run_matches_an_uninterrupted_one(tmp_path, datasets,
         train(host, variant, DiesDuringStep(train_set, 3, config().batch_size), config(), tmp_path / "killed",
               losses=LOSSES, progress=False)
     assert torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=True)["step"] == 2
+    stale = tmp_path / "killed" / ".checkpoint.pt.x8k2.tmp"  # what a kill during a checkpoint write leaves
+    stale.write_bytes(b"half a checkpoint")
+    (tmp_path / "killed" / "notes.tmp").write_text("a user's file")  # not one of the run's temporaries
     resumed = train(host, variant, train_set, config(), tmp_path / "killed", losses=LOSSES, resume=True,
                     progress=False)
+    assert not stale.exists() and (tmp_path / "killed" / "notes.tmp").exists()
     assert resumed.step == full.step == 4
     for (name, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
         assert torch.equal(a, b), name

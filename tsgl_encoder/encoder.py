@@ -27,11 +27,13 @@ import torch
 from timm.models import FeatureInfo
 from torch import Tensor, nn
 
+from . import intermediates
 from .balance import CrossLayerBalance, PyramidProjection
+from .config_checks import check_fields
 from .guidance import GuidanceBlock, SplitGuidanceBlock
 from .hub import ConfigHubMixin
 from .layers.inference_cache import caller_memory_format
-from .priors import SMOOTH_PRIORS, StructurePriors
+from .priors import StructurePriors
 from .structure import StructureStream
 from .texture import TextureStream
 from .validation import check_image_mask_priors, value_checks_enabled
@@ -81,11 +83,10 @@ class TSGLConfig:
         for field in dataclasses.fields(self):  # lists (from JSON) become the tuples the fields declare
             if isinstance(getattr(self, field.name), list):
                 object.__setattr__(self, field.name, tuple(getattr(self, field.name)))
+        check_fields(self)  # kinds and ranges of each field; the relations between fields follow
         if self.structure_priors not in STRUCTURE_PRIORS:
             raise ValueError(f"structure_priors must be one of {tuple(STRUCTURE_PRIORS)}, "
                              f"got {self.structure_priors!r}")
-        if self.smooth_prior not in SMOOTH_PRIORS:
-            raise ValueError(f"smooth_prior must be one of {SMOOTH_PRIORS}, got {self.smooth_prior!r}")
         if self.smooth_prior != "guided" and not self.smooth_input:
             raise ValueError(f"smooth_prior={self.smooth_prior!r} needs smooth_input=True: this configuration reads no "
                              f"smoothed image")
@@ -300,10 +301,19 @@ class TSGLEncoder(
                                  structure=relayout(features.structure),
                                  texture_stem=features.texture_stem.contiguous(memory_format=layout))
 
+    def forward_intermediates(self, x: Tensor, mask: Tensor | None = None, indices: int | Sequence[int] | None = None,
+                              norm: bool = False, stop_early: bool = False, output_fmt: str = "NCHW",
+                              intermediates_only: bool = False, **priors: Tensor | None):
+        """timm's ``forward_intermediates`` over the pyramid levels (:mod:`tsgl_encoder.intermediates`)."""
+        return intermediates.forward_intermediates(self, x, mask, indices, norm, stop_early, output_fmt,
+                                                   intermediates_only, **priors)
+
     def _encode(
-        self, image: Tensor, mask: Tensor, edge: Tensor | None, gray: Tensor | None, smooth: Tensor | None
+        self, image: Tensor, mask: Tensor, edge: Tensor | None, gray: Tensor | None, smooth: Tensor | None,
+        last_level: int | None = None,
     ) -> TSGLFeatures:
-        """:meth:`forward_features` with every map in :attr:`memory_format`."""
+        """:meth:`forward_features` with every map in :attr:`memory_format`; ``last_level`` stops after that
+        pyramid level (the levels after it are not computed)."""
         mask = self._check_inputs(image, mask, edge, gray, smooth)
         masked_image = image * mask
         if edge is None or gray is None or (self.config.smooth_input and smooth is None):
@@ -326,6 +336,8 @@ class TSGLEncoder(
 
         texture = []
         for k, guide in enumerate(self.guidance):
+            if last_level is not None and k > last_level:
+                break
             if k > 0:
                 x, texture_mask = self.texture.stages[k - 1](finer, texture_mask)  # (B, C, H/2^(k+1), ..)
             finer = guide(x, structure[k], finer)
@@ -333,8 +345,9 @@ class TSGLEncoder(
         if self.projections is None:
             pyramid = list(texture)
         else:
-            pyramid = [project(t) for project, t in zip(self.projections, texture, strict=True)]
-            pyramid.append(self.balance(pyramid))
+            pyramid = [project(t) for project, t in zip(self.projections, texture, strict=False)]
+            if last_level is None or last_level >= len(self.guidance):  # the balance reads every level
+                pyramid.append(self.balance(pyramid))
         return TSGLFeatures(pyramid, texture, structure, structure_mask, priors, texture_stem)
 
     # ------------------------------------------------------------ validation

@@ -102,7 +102,7 @@ def warn_if_mask_looks_inverted(mask: Tensor, name: str, owner: object) -> None:
     """Warns once per ``owner`` when ``mask`` (1 = known) has implausibly few known pixels: a 1 = hole mask?"""
     if getattr(owner, "_warned_mask_convention", False) or mask.numel() == 0:
         return
-    known = float(mask.float().mean())
+    known = float(mask.float().mean())  # over the batch: single training masks may leave less than this known
     if known < IMPLAUSIBLE_KNOWN_FRACTION:
         owner._warned_mask_convention = True
         warn_user(f"{name} marks only {known:.0%} of the pixels as known; this library's convention is "

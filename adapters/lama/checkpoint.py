@@ -54,20 +54,73 @@ LIGHTNING_STAND_INS: dict[str, Any] = {
 _INTERPOLATION = re.compile(r"\$\{([^}]+)\}")
 
 
-def resolve_interpolations(node: Any, root: dict, path: str = "") -> Any:
+MAX_CONFIG_BYTES = 1 << 20  # a LaMa training config is a few KB
+MAX_ALIASES = 64  # YAML aliases (*name) in one file: nested ones multiply ("billion laughs")
+MAX_NODES = 100_000  # values in the loaded config, counting every reference to a shared one
+MAX_INTERPOLATION_DEPTH = 32  # ${a} -> ${b} -> ... chains
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses more than :data:`MAX_ALIASES` aliases."""
+
+    aliases = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise ValueError(f"more than {MAX_ALIASES} YAML aliases")
+        return super().compose_node(parent, index)
+
+
+def _count_nodes(node: Any, budget: list[int]) -> None:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ValueError(f"more than {MAX_NODES:,} values once its aliases are expanded")
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    for child in children:
+        _count_nodes(child, budget)
+
+
+def read_config(config_path: PathLike) -> dict:
+    """A LaMa ``config.yaml`` read with bounds (size, aliases, values after expansion); ``ValueError`` naming
+    the file for anything unreadable or unbounded (YAML syntax errors included)."""
+    path = Path(config_path)
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ValueError(f"{str(path)!r} is {path.stat().st_size:,} bytes: not a LaMa config (limit "
+                         f"{MAX_CONFIG_BYTES:,})")
+    try:
+        config = yaml.load(path.read_text(encoding="utf-8"), Loader=_BoundedLoader)  # a SafeLoader, bounded
+        _count_nodes(config, [MAX_NODES])
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ValueError(f"{str(path)!r} cannot be read as a LaMa config: {error}") from None
+    return config
+
+
+def resolve_interpolations(node: Any, root: dict, path: str = "", chain: tuple[str, ...] = ()) -> Any:
     """``node`` with OmegaConf's absolute ``${a.b.c}`` references replaced by their values (a whole-value
     reference keeps the referenced type; one inside a string is formatted into it). Other kinds, such as
-    ``${env:USER}``, raise ``ValueError`` naming the key."""
+    ``${env:USER}``, circular references and chains deeper than :data:`MAX_INTERPOLATION_DEPTH` raise
+    ``ValueError`` naming the key."""
     if isinstance(node, dict):
-        return {key: resolve_interpolations(value, root, f"{path}.{key}".lstrip(".")) for key, value in node.items()}
+        return {key: resolve_interpolations(value, root, f"{path}.{key}".lstrip("."), chain)
+                for key, value in node.items()}
     if isinstance(node, list):
-        return [resolve_interpolations(value, root, f"{path}[{i}]") for i, value in enumerate(node)]
+        return [resolve_interpolations(value, root, f"{path}[{i}]", chain) for i, value in enumerate(node)]
     if not isinstance(node, str) or "${" not in node:
         return node
+
+    def follow(reference: str) -> Any:
+        if reference in chain:
+            raise ValueError(f"config key {path!r}: circular interpolation {' -> '.join((*chain, reference))}")
+        if len(chain) >= MAX_INTERPOLATION_DEPTH:
+            raise ValueError(f"config key {path!r}: interpolations nested deeper than {MAX_INTERPOLATION_DEPTH}")
+        return resolve_interpolations(_lookup(root, reference, path), root, path, (*chain, reference))
+
     whole = _INTERPOLATION.fullmatch(node)
     if whole:
-        return resolve_interpolations(_lookup(root, whole[1], path), root, path)
-    return _INTERPOLATION.sub(lambda m: str(resolve_interpolations(_lookup(root, m[1], path), root, path)), node)
+        return follow(whole[1])
+    return _INTERPOLATION.sub(lambda m: str(follow(m[1])), node)
 
 
 def _lookup(root: dict, reference: str, path: str) -> Any:
@@ -83,10 +136,13 @@ def _lookup(root: dict, reference: str, path: str) -> Any:
 
 def generator_kwargs(config_path: PathLike) -> dict[str, Any]:
     """``FFCResNetGenerator`` arguments from the ``generator`` section of a LaMa ``config.yaml``."""
-    config = yaml.safe_load(Path(config_path).read_text())
+    config = read_config(config_path)
     if not isinstance(config, dict) or not isinstance(config.get("generator"), dict):
         raise ValueError(f"{str(config_path)!r} has no 'generator' section (not a LaMa training config)")
-    section = resolve_interpolations(config["generator"], config, "generator")
+    try:
+        section = resolve_interpolations(config["generator"], config, "generator")
+    except ValueError as error:
+        raise ValueError(f"{str(config_path)!r}: {error}") from None
     kind = section.pop("kind", "ffc_resnet")
     if kind != "ffc_resnet":
         raise ValueError(f"{str(config_path)!r}: generator kind {kind!r} is not supported here; only 'ffc_resnet' "
@@ -97,6 +153,16 @@ def generator_kwargs(config_path: PathLike) -> dict[str, Any]:
         raise ValueError(f"{str(config_path)!r}: generator options {unknown} are not supported "
                          f"(known: {sorted(accepted)})")
     return section
+
+
+def _from_config(config: Path) -> FFCResNetGenerator:
+    """The generator a config describes; ``ValueError`` naming the file for values of the wrong kind."""
+    arguments = generator_kwargs(config)
+    try:
+        return FFCResNetGenerator(**arguments)
+    except (TypeError, ValueError, ZeroDivisionError, KeyError, AttributeError) as error:
+        raise ValueError(f"{str(config)!r}: its generator options {arguments} do not build LaMa's generator "
+                         f"({type(error).__name__}: {error})") from None
 
 
 def find_config(checkpoint: Path) -> Path | None:
@@ -133,6 +199,6 @@ def load_checkpoint(path: PathLike, map_location: str | torch.device = "cpu",
         path = path / "models" / "best.ckpt"
     state = generator_state(load_file(path, map_location, stand_ins=LIGHTNING_STAND_INS), path)
     config = Path(config) if config is not None else find_config(path)
-    model = FFCResNetGenerator(**generator_kwargs(config)) if config is not None else _matching_preset(state, path)
+    model = _from_config(config) if config is not None else _matching_preset(state, path)
     load_state_strict(model, state, f"LaMa checkpoint {str(path)!r}" + (f" with {str(config)!r}" if config else ""))
     return model.eval()

@@ -14,6 +14,7 @@ built from the pickled constructor arguments. Tensors saved on a GPU load on the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,27 @@ def _generator_arguments(record: PersistentRecord) -> dict[str, Any]:
     return {key: dict(value) if isinstance(value, dict) else value for key, value in kwargs.items()}
 
 
+def _bounded_generator(arguments: dict[str, Any], state: Mapping[str, torch.Tensor], path: PathLike) -> Generator:
+    """``Generator(**arguments)``, built only after a shape-only build (no memory) showed that the arguments
+    describe the tensors the file holds: constructor arguments asking for a 256 GB model are refused here."""
+    name = f"MAT network pickle {str(path)!r}"
+    try:
+        with torch.device("meta"):
+            probe = Generator(**arguments)
+    except (TypeError, ValueError, AssertionError, KeyError, ZeroDivisionError) as error:
+        raise ValueError(f"{name}: its constructor arguments {sorted(arguments)} do not build MAT's Generator: "
+                         f"{type(error).__name__}: {error}") from None
+    expected = {key: tuple(value.shape) for key, value in probe.state_dict().items()}
+    stored = {key: tuple(value.shape) for key, value in state.items()}
+    if expected != stored:
+        parameters = sum(math.prod(shape) for shape in expected.values())
+        differing = sorted(set(expected) ^ set(stored)) or [k for k in expected if expected[k] != stored.get(k)]
+        raise ValueError(f"{name}: its constructor arguments describe {parameters:,} values in {len(expected)} "
+                         f"tensors, not the {len(stored)} tensors it holds (first differences: {differing[:5]}); "
+                         "refusing to build it")
+    return Generator(**arguments)
+
+
 def _matching_preset(state: dict[str, torch.Tensor], path: PathLike) -> Generator:
     shapes = {k: tuple(v.shape) for k, v in state.items()}
     for name in list_generators():
@@ -129,7 +151,7 @@ def load_checkpoint(path: PathLike, map_location: str | torch.device = "cpu", ne
         if record.class_name != "Generator":
             raise ValueError(f"{str(path)!r}: {network!r} is a {record.class_name}, not MAT's Generator")
         state = record_state_dict(record)
-        model = Generator(**_generator_arguments(record))
+        model = _bounded_generator(_generator_arguments(record), state, path)
     else:
         state = strip_prefix(select_state_dict(obj, path, (network, "state_dict")))
         model = _matching_preset(state, path)

@@ -148,13 +148,26 @@ def decode(
     return img * (1 - masks_in) + images_in * masks_in
 
 
+def upstream_token_layout(x: Tensor) -> Tensor:
+    """Ones shaped like the tokens ``x`` ``(B, L, C)``, laid out as upstream's: channel by channel at batch 1
+    (its convolution returns a contiguous map there, which ``feature2token`` transposes), token by token
+    otherwise. The random values of a dropout fill memory in order, so the layout decides which token gets
+    which draw."""
+    batch, length, channels = x.shape
+    if batch == 1:
+        return x.new_ones(batch, channels, length).transpose(1, 2)
+    return x.new_ones(batch, length, channels)
+
+
 def style_mix(stage: nn.Module, x: Tensor, ws: Tensor) -> tuple[Tensor, Tensor]:
     """Style manipulation: bottleneck tokens ``(B, L, C)``, ``ws`` ``(B, num_ws, w_dim)`` -> tokens, ``w_style``.
 
     Half the entries (a dropout(0.5) map, drawn in eval mode too, as upstream) are replaced by the 16x16 style map
-    of ``w_style = ws_style(w_last)``, spread over the tokens by linear interpolation.
+    of ``w_style = ws_style(w_last)``, spread over the tokens by linear interpolation. The map is drawn in the
+    memory layout upstream's tokens have (:func:`upstream_token_layout`), so a seed gives upstream's map
+    whatever layout this implementation's tokens are in (eager, exported, channels_last or not).
     """
-    keep = F.dropout(torch.ones_like(x) * 0.5, training=True)  # (B, L, C), each entry 0 or 1
+    keep = F.dropout(upstream_token_layout(x) * 0.5, training=True)  # (B, L, C), each entry 0 or 1
     w_style = stage.ws_style(ws[:, -1])  # (B, C)
     add_n = stage.to_square(w_style)[:, None]  # (B, 1, 256)
     add_n = F.interpolate(add_n, size=x.shape[1], mode="linear", align_corners=False)  # (B, 1, L)

@@ -33,6 +33,7 @@ _ENCODER = re.compile(r"^(en_high_[1-5]|en_low_(1_f|1_s|[2-5])|h2l_[1-5]|en_fusi
 _RECOMPUTED = re.compile(r"(\.resample_filter|\.attn_mask)$")
 STRUCTURE_KEYS = re.compile(r"^(en_high_[67]|de_high_[0-7])\.")  # the official structure decoder (training only)
 _PARTS = {"netEN": "Encoder_1.", "netMEDFE": "pc_block.", "netDE": "Decoder_1."}
+_FIRST_CONV = "Encoder_1.model.0.weight"  # (ngf, 6, 4, 4)
 _TSGL_ENVELOPES = ("state_dict", "generator", "netG")
 _PATTERNS = ("EN.pkl", "DE.pkl", "MEDEF.pkl", "MEDFE.pkl", "*_net_EN.pth", "*_net_DE.pth", "*_net_MEDFE.pth")
 
@@ -100,8 +101,9 @@ def _medfe_files(paths: PathLike | Sequence[PathLike]) -> list[Path]:
 
 def load_medfe(paths: PathLike | Sequence[PathLike], map_location: str | torch.device = "cpu",
                **overrides) -> MEDFEGenerator:
-    """MEDFE's three networks (a folder or the three files) -> :class:`MEDFEGenerator` in eval mode (strict)."""
-    model = MEDFEGenerator(**overrides)
+    """MEDFE's three networks (a folder or the three files) -> :class:`MEDFEGenerator` in eval mode (strict).
+    ``ngf`` is read from the encoder's first conv unless given (upstream's ``--ngf``); ``dilation`` is not in
+    the files (default 2, upstream's)."""
     states: dict[str, tuple[Path, dict[str, Tensor]]] = {}
     for path in _medfe_files(paths):
         state = strip_prefix(select_state_dict(load_file(path, map_location), path, ("net", "state_dict")))
@@ -116,6 +118,10 @@ def load_medfe(paths: PathLike | Sequence[PathLike], map_location: str | torch.d
     if missing:
         raise ValueError(f"MEDFE needs its EN, DE and MEDFE networks; missing {missing} among "
                          f"{[str(p) for p, _ in states.values()]}")
+    first_conv = states["netEN"][1].get(_FIRST_CONV)
+    if "ngf" not in overrides and first_conv is not None and first_conv.dim() == 4:
+        overrides = {**overrides, "ngf": first_conv.shape[0]}
+    model = MEDFEGenerator(**overrides)
     for name, (path, state) in states.items():
         load_state_strict(getattr(model, name), state, f"MEDFE {name} checkpoint {str(path)!r}")
     return model.eval()

@@ -18,7 +18,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .inputs import check_inputs
+from tsgl_encoder import SizeRule
+
+from .inputs import SIZE_DIVISOR, SMALLEST, check_inputs
 from .pcconv import PCconv
 from .unet import Decoder, Encoder
 
@@ -80,10 +82,23 @@ class MEDFEGenerator(nn.Module):
         filled = torch.where(mask.bool(), image, colour)
         return torch.cat([filled, mask.expand(-1, 3, -1, -1)], dim=1)
 
+    @property
+    def dilation(self) -> int:
+        """The residual blocks' dilation (they reflect-pad the 1/64 map by it)."""
+        return self.netEN.middle[0].conv_block[0].padding[0] if len(self.netEN.middle) else 0
+
+    @property
+    def smallest_size(self) -> int:
+        return max(SMALLEST, 64 * (self.dilation + 1))
+
+    @property
+    def size_rule(self) -> SizeRule:
+        """The sizes ``tsgl_encoder.inpaint`` runs it at (trained at 256x256)."""
+        return SizeRule(SIZE_DIVISOR, self.smallest_size, 256)
+
     def _check(self, image: Tensor, mask: Tensor) -> Tensor:
         mask = check_inputs(self, image, mask)
-        dilation = self.netEN.middle[0].conv_block[0].padding[0] if len(self.netEN.middle) else 0
-        smallest = 64 * (dilation + 1)
+        smallest, dilation = self.smallest_size, self.dilation
         if min(image.shape[-2:]) < smallest:
             raise ValueError(f"image height and width must be at least {smallest} for MEDFE (its residual blocks "
                              f"reflect-pad the 1/64 map by {dilation}), got {image.shape[-2]}x{image.shape[-1]}")

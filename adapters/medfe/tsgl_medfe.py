@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from tsgl_encoder import TSGLEncoder, create_encoder
+from tsgl_encoder import SizeRule, TSGLEncoder, create_encoder
 
-from .inputs import check_inputs
+from .inputs import SIZE_DIVISOR, SMALLEST, check_inputs
 from .pcconv import PCconv
 from .priors import PRIORS, compute_priors
 from .structure_head import StructureHead
@@ -38,25 +38,28 @@ class TSGLMEDFEGenerator(nn.Module):
     """``model(image, mask, edge=None, gray=None, smooth=None, priors=None)`` -> the image in [-1, 1].
 
     ``encoder``: a :class:`TSGLEncoder` whose pyramid has the widths ``ngf * (1, 2, 4, 8, 8, 8)`` at
-    reductions 2 .. 64 (default ``tsgl_base``, ``ngf = 64``); ``decoder_norm`` ``"batch"`` (official) or
-    ``"instance"`` (MEDFE's); ``softmax_over`` ``"positions"`` (official) or ``"neighbours"`` (MEDFE's);
+    reductions 2 .. 64, or a preset's name (built with those widths; default ``tsgl_base``, ``ngf = 64``);
+    ``decoder_norm`` ``"batch"`` (official) or ``"instance"`` (MEDFE's); ``softmax_over`` ``"positions"``
+    (official) or ``"neighbours"`` (MEDFE's);
     ``priors`` the default of :meth:`forward`'s argument; ``pc_block`` / ``decoder`` (``{"Decoder_1": ..}``)
     reuse existing modules (:func:`~adapters.medfe.swap.replace_encoder`). Module names are the official
     ones (``encoder`` holds the library's names; :mod:`adapters.medfe.checkpoint` maps official files).
     """
 
     validate_inputs: bool = True
+    size_rule = SizeRule(SIZE_DIVISOR, SMALLEST, 256)  # what tsgl_encoder.inpaint runs it at (trained at 256)
 
-    def __init__(self, encoder: TSGLEncoder | None = None, ngf: int = 64, decoder_norm: str = "batch",
+    def __init__(self, encoder: TSGLEncoder | str | None = None, ngf: int = 64, decoder_norm: str = "batch",
                  softmax_over: str = "positions", structure_head: bool = False, priors: str = "masked",
                  pc_block: PCconv | None = None, decoder: dict[str, nn.Module] | None = None) -> None:
         super().__init__()
         if priors not in PRIORS:
             raise ValueError(f"priors must be one of {PRIORS}, got {priors!r}")
-        encoder = create_encoder("tsgl_base") if encoder is None else encoder
-        if not isinstance(encoder, TSGLEncoder):
-            raise TypeError(f"encoder must be a TSGLEncoder or None, got {type(encoder).__name__}")
         expected = pyramid_channels(ngf)
+        if encoder is None or isinstance(encoder, str):  # a preset, its pyramid at MEDFE's widths
+            encoder = create_encoder(encoder or "tsgl_base", pyramid_channels=expected)
+        if not isinstance(encoder, TSGLEncoder):
+            raise TypeError(f"encoder must be a TSGLEncoder, a preset name or None, got {type(encoder).__name__}")
         if tuple(encoder.out_channels) != expected or tuple(encoder.reductions) != (2, 4, 8, 16, 32, 64):
             raise ValueError(f"encoder must give {expected} channels at reductions (2, 4, 8, 16, 32, 64) for "
                              f"ngf={ngf}, got {tuple(encoder.out_channels)} at {tuple(encoder.reductions)}")

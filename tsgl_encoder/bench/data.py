@@ -26,10 +26,11 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, Sampler
 
+from ..pictures import open_picture, rgb8
 from ..priors import canny_edges, rgb_to_gray, to_unit_range
 from .extras import require
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 BUNDLED_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "hubble_deep_field", "retina",
                   "immunohistochemistry", "camera", "brick", "grass", "gravel", "moon", "coins", "clock")
 EMBEDDED_VALIDATION = ("coffee", "camera", "gravel")
@@ -58,8 +59,7 @@ def load_photo(path: str | None, height: int, width: int) -> torch.Tensor:
     else:
         if not Path(path).is_file():
             raise FileNotFoundError(f"no such image file: {path!r}")
-        with Image.open(path) as opened:
-            array = np.asarray(opened.convert("RGB"))
+        array = np.asarray(rgb8(open_picture(path)))
     return _to_tensor(Image.fromarray(array).resize((width, height), Image.Resampling.BICUBIC))[None]
 
 
@@ -168,7 +168,7 @@ class InpaintingDataset(Dataset):
         for attempt in range(len(self.sources)):  # corrupt files: take the next one, count it
             position = (index + attempt) % len(self.sources)
             try:
-                image = self._read(position).convert("RGB")
+                image = rgb8(self._read(position))
                 break
             except (OSError, UnidentifiedImageError, ValueError) as error:
                 skipped += 1
@@ -192,10 +192,8 @@ class InpaintingDataset(Dataset):
 
 
 def _open(path: Path) -> Image.Image:
-    """The decoded image; the file is closed whether decoding works or not (no ResourceWarning)."""
-    with Image.open(path) as image:
-        image.load()
-        return image.copy()
+    """The decoded image (:func:`tsgl_encoder.pictures.open_picture`: closed again, bombs refused)."""
+    return open_picture(path)
 
 
 def split_indices(count: int, val_size: int, seed: int = 0) -> tuple[list[int], list[int]]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,13 +27,14 @@ from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from ..hub import atomic_write
+from ..pictures import open_picture, picture_size, read_picture, rgb8
 from .data import IMAGE_SUFFIXES, find_images, fit_image
-from .masks import fixed_mask, hole_ratio
+from .masks import fixed_mask, hole_ratio, read_hole_file
 
 LAYOUTS = ("lama", "mat")
 MANIFEST = "manifest.json"
 HOLE_VALUES = ("white", "black")  # which colour marks the hole in a mask file
-_LAMA_MASK = re.compile(r"(?P<image>.+)_mask\d+")
+LAMA_MASK = re.compile(r"(?P<image>.+)_mask\d+")
 
 
 class PairingError(ValueError):
@@ -57,38 +58,34 @@ UNREADABLE = (OSError, UnidentifiedImageError, ValueError)  # what PIL raises fo
 
 
 def to_unit_tensor(image: Image.Image) -> torch.Tensor:
-    """An RGB PIL image as ``(3, H, W)`` float in [0, 1]."""
-    return torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous()
+    """A PIL image of any mode as RGB ``(3, H, W)`` float in [0, 1] (16-bit values scaled, not saturated)."""
+    return torch.from_numpy(read_picture(image).rgb).permute(2, 0, 1).contiguous()
 
 
 def read_image(path: Path) -> torch.Tensor:
-    """``(3, H, W)`` float in [0, 1]; raises one of :data:`UNREADABLE` for a damaged file (closed either way)."""
-    with Image.open(path) as image:
-        return to_unit_tensor(image)
+    """``(3, H, W)`` float in [0, 1]; ``ValueError`` naming a file that cannot be read (:func:`open_picture`)."""
+    return to_unit_tensor(open_picture(path))
 
 
 def open_fitted(path: Path, size: int) -> Image.Image:
     """The RGB image at ``path`` centre-cropped (upscaled first when smaller) to ``size`` x ``size``."""
-    with Image.open(path) as image:
-        return fit_image(image.convert("RGB"), size)
+    return fit_image(rgb8(open_picture(path)), size)
 
 
-def read_mask(path: Path, hole_value: str = "white") -> torch.Tensor:
-    """``(1, H, W)`` float, 1 = known, from a mask file whose ``hole_value`` pixels (``> 127`` white) are the hole."""
+def read_mask(path: Path, hole_value: str = "white", threshold: float = 0.5) -> torch.Tensor:
+    """``(1, H, W)`` float, 1 = known, from a mask file whose ``hole_value`` pixels are the hole; read as stored
+    (8 / 16 / 1-bit, 0/1, RGBA: :func:`tsgl_encoder.pictures.read_hole`), binarised at ``threshold``."""
     if hole_value not in HOLE_VALUES:
         raise ValueError(f"hole_value must be one of {HOLE_VALUES}, got {hole_value!r}")
-    with Image.open(path) as image:
-        white = np.asarray(image.convert("L")) > 127
-    known = ~white if hole_value == "white" else white
-    return torch.from_numpy(known.astype(np.float32))[None]
+    return torch.from_numpy(~read_hole_file(path, f"hole-{hole_value}", threshold)).float()[None]
 
 
 def image_size(path: Path) -> tuple[int, int] | None:
-    """``(width, height)`` from the file header, or None when the file cannot be read."""
+    """``(width, height)`` from the file header, or None when the file cannot be read (or is above the pixel
+    limit of :func:`~tsgl_encoder.pictures.open_picture`)."""
     try:
-        with Image.open(path) as image:
-            return image.size
-    except UNREADABLE:
+        return picture_size(path)
+    except ValueError:
         return None
 
 
@@ -123,16 +120,19 @@ def pair_files(predictions: Path, ground_truth: Path, masks: Path | None = None)
     :class:`PairingError` listing predictions without ground truth or mask, and ground-truth images or
     masks that no prediction uses (a method that skipped images must not score better for it).
     """
+    if Path(predictions).resolve() == Path(ground_truth).resolve():
+        raise PairingError(f"--predictions and --ground-truth are the same folder ({str(predictions)!r}): scoring "
+                           "the ground truth against itself (and its mask files as predictions) measures nothing")
     predicted = index_folder(predictions, "predictions")
     truth = index_folder(ground_truth, "ground truth")
     if masks is None:
-        mask_files = {stem: p for stem, p in truth.items() if _LAMA_MASK.fullmatch(stem)}
+        mask_files = {stem: p for stem, p in truth.items() if LAMA_MASK.fullmatch(stem)}
         truth = {stem: p for stem, p in truth.items() if stem not in mask_files}
     else:
         mask_files = index_folder(masks, "masks")
     items, no_truth, no_mask = [], [], []
     for stem, path in predicted.items():
-        lama_name = _LAMA_MASK.fullmatch(stem)
+        lama_name = LAMA_MASK.fullmatch(stem)
         truth_stem = stem if stem in truth else (lama_name["image"] if lama_name else None)
         mask_stem = stem if stem in mask_files else _only_lama_mask(stem, mask_files)
         if truth_stem not in truth:
@@ -156,7 +156,7 @@ def pair_files(predictions: Path, ground_truth: Path, masks: Path | None = None)
 
 def _only_lama_mask(stem: str, mask_files: dict[str, Path]) -> str | None:
     """The single ``stem_maskNNN`` mask, when exactly one exists."""
-    found = [m for m in mask_files if m.startswith(f"{stem}_mask") and _LAMA_MASK.fullmatch(m)]
+    found = [m for m in mask_files if m.startswith(f"{stem}_mask") and LAMA_MASK.fullmatch(m)]
     return found[0] if len(found) == 1 else None
 
 
@@ -195,11 +195,12 @@ def item_names(files: list[Path], root: Path) -> list[str]:
 
 
 def export_mask_set(mask_set: str, data: Path, out: Path, size: int = 256, layout: str = "lama", seed: int = 0,
-                    limit: int | None = None) -> dict:
+                    limit: int | None = None, reserve: Callable[[Iterable[Path]], object] | None = None) -> dict:
     """Writes the images of ``data`` (centre crop to ``size``) with mask set ``mask_set`` in ``layout``.
 
     Image ``i`` (in sorted path order) gets :func:`~tsgl_encoder.bench.masks.fixed_mask` ``(mask_set, i)``.
-    Unreadable images are skipped and listed in the manifest. Returns the manifest.
+    Unreadable images are skipped and listed in the manifest. Returns the manifest. ``reserve``
+    (:meth:`tsgl_encoder.outputs.OutputFolder.reserve`) is shown every file before any is written.
     """
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
@@ -207,8 +208,13 @@ def export_mask_set(mask_set: str, data: Path, out: Path, size: int = 256, layou
     files = find_images(data)[:limit]
     image_dir, mask_dir = (out, out) if layout == "lama" else (out / "images", out / "masks")
     hole_value = "white" if layout == "lama" else "black"
+    names = item_names(files, data)
+    if reserve is not None:
+        manifests = [folder / MANIFEST for folder in {image_dir, mask_dir, out}]
+        reserve(manifests + [image_dir / f"{name}.png" for name in names]
+                + [mask_dir / _mask_name(name, layout) for name in names])
     items, skipped = [], []
-    for index, (path, name) in enumerate(tqdm(list(zip(files, item_names(files, data), strict=True)),
+    for index, (path, name) in enumerate(tqdm(list(zip(files, names, strict=True)),
                                               desc=f"export {mask_set}", unit="image")):
         try:
             image = open_fitted(path, size)
@@ -218,7 +224,7 @@ def export_mask_set(mask_set: str, data: Path, out: Path, size: int = 256, layou
         mask = fixed_mask(mask_set, index, size, size, seed)  # (1, H, W), 1 = known
         hole = mask[0].numpy() < 0.5
         pixels = np.where(hole, 255, 0) if hole_value == "white" else np.where(hole, 0, 255)
-        mask_name = f"{name}_mask000.png" if layout == "lama" else f"{name}.png"
+        mask_name = _mask_name(name, layout)
         _save(image, image_dir / f"{name}.png")
         _save(Image.fromarray(pixels.astype(np.uint8), "L"), mask_dir / mask_name)
         items.append({"name": name, "source": str(path), "image": f"{name}.png", "mask": mask_name,
@@ -229,6 +235,10 @@ def export_mask_set(mask_set: str, data: Path, out: Path, size: int = 256, layou
     for folder in {image_dir, mask_dir, out}:
         atomic_write(folder / MANIFEST, lambda p: Path(p).write_text(text))
     return manifest
+
+
+def _mask_name(name: str, layout: str) -> str:
+    return f"{name}_mask000.png" if layout == "lama" else f"{name}.png"
 
 
 def _save(image: Image.Image, path: Path) -> None:

@@ -66,6 +66,23 @@ def caller_memory_format(x: Tensor) -> torch.memory_format:
     return torch.channels_last if strictly_channels_last else torch.contiguous_format
 
 
+def conv_memory_format(x: Tensor) -> torch.memory_format:
+    """The layout ``F.conv2d`` gives its output for the input ``x`` and a contiguous weight: PyTorch's
+    ``suggest_memory_format`` rule (c10's ``is_channels_last_strides_2d_s4``, written here because the Python
+    one is private). Unlike ``x.is_contiguous(memory_format=channels_last)`` it reads the batch stride, so a
+    batch-1 map whose strides are ambiguous gets the layout the reference code's convolution gives it (MAT's
+    first stage feeds such maps; a different output layout reorders the dropout maps drawn from them)."""
+    if x.ndim != 4 or x.stride(1) == 0:
+        return torch.contiguous_format
+    low = 0
+    for dim in (1, 3, 2, 0):
+        size, stride = x.shape[dim], x.stride(dim)
+        if size == 0 or stride < low or (dim == 0 and low == x.stride(1)):
+            return torch.contiguous_format
+        low = stride * size if size > 1 else stride
+    return torch.channels_last
+
+
 def tensors_of(*modules: nn.Module) -> tuple[Tensor, ...]:
     """Every parameter and buffer of ``modules`` (a parametrized weight's original and spectral norm's u, v too)."""
     return tuple(t for m in modules for t in (*m.parameters(), *m.buffers()))
@@ -90,11 +107,12 @@ def _in_layout(value: Derived, layout: torch.memory_format | None) -> Derived:
 
 def derived(module: nn.Module, name: str, sources: tuple[Tensor, ...], compute: Callable[[], Derived],
             like: Tensor | None = None) -> Derived:
-    """``compute()`` (4-d results in ``like``'s layout), cached on ``module`` under ``name`` in inference.
+    """``compute()`` (4-d results in the layout a convolution of ``like`` gives, :func:`conv_memory_format`),
+    cached on ``module`` under ``name`` in inference.
 
     ``sources`` are all the tensors ``compute`` reads; the cached value is reused while none of them changed.
     """
-    layout = caller_memory_format(like) if like is not None else None
+    layout = conv_memory_format(like) if like is not None else None
     if not _caching_allowed(module):
         return _in_layout(compute(), layout)
     cache: dict = module.__dict__.setdefault(CACHE_ATTRIBUTE, {})

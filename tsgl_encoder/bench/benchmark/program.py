@@ -15,7 +15,9 @@ seed (variants ``own`` and ``tsgl`` by default; ``--variants`` adds the controls
 ``own own_wide tsgl tsgl_no_edge`` on LaMa), trains under identical data, masks, losses and step
 budget (the host's native losses unless the preset sets others; perceptual and style terms only with
 ``--vgg-weights``, LaMa's ResNet-PL only with ``--resnet-pl-weights``), then evaluates on fixed mask sets:
-one per hole-ratio bin (10-20% .. 50-60%) and LaMa's thin / medium / thick sets.
+one per hole-ratio bin (10-20% .. 50-60%) and LaMa's thin / medium / thick sets (``--train-masks DIR`` /
+``--eval-masks DIR``: a folder of mask files instead, e.g. the NVIDIA irregular masks, the latter binned by
+the files' hole ratios).
 Writes ``results.md`` (table: host, variant, parameters, FLOPs, per-set PSNR / SSIM / L1 as mean +- std
 over seeds, FID / LPIPS where their weights are given, each variant - own with paired 95% intervals and
 a sentence on what the controls show), ``results.json``, image grids (masked input / each variant /
@@ -32,11 +34,14 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from ...outputs import OutputError, check_location
 from ..data import find_images
+from ..masks import mask_files
 from ..training import known_variants, parse_variant
+from ..training.loop import RunMismatchError
 from .intervals import BASELINE
 from .presets import PRESETS
-from .run import BenchmarkConfig, host_settings, run
+from .run import BenchmarkConfig, host_settings, inputs_of, run
 
 
 def at_least(low: int):
@@ -65,7 +70,8 @@ def benchmark_config(args: argparse.Namespace) -> BenchmarkConfig:
         inception=args.inception, lpips_backbone=args.lpips_backbone, vgg_weights=args.vgg_weights,
         resnet_pl_weights=args.resnet_pl_weights, init_from=dict(args.init_from or []),
         variants=None if args.variants is None else tuple(args.variants), amp=args.amp, workers=args.workers,
-        progress=not args.no_progress)
+        progress=not args.no_progress, train_masks=args.train_masks, eval_masks=args.eval_masks,
+        mask_polarity=args.mask_polarity)
 
 
 def check_config(parser: argparse.ArgumentParser, config: BenchmarkConfig) -> None:
@@ -75,6 +81,10 @@ def check_config(parser: argparse.ArgumentParser, config: BenchmarkConfig) -> No
         host_settings(PRESETS[config.preset], config)
         if config.data:
             find_images(config.data)
+        for folder in (config.train_masks, config.eval_masks):
+            if folder is not None:
+                mask_files(folder)
+        check_location(config.out, inputs_of(config))
     except (ValueError, FileNotFoundError) as error:
         parser.error(str(error))
 
@@ -109,14 +119,16 @@ def host_file(text: str) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__,
+    parser = argparse.ArgumentParser(prog="tsgl-benchmark", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="quick", choices=sorted(PRESETS))
     parser.add_argument("--data", default=None, help="image folder (default: photos embedded in scikit-image)")
     parser.add_argument("--hosts", nargs="*", default=None, help="subset of hosts (default: all available)")
     parser.add_argument("--seeds", type=non_negative, nargs="*", default=None)
     parser.add_argument("--steps", type=positive, default=None, help="override the preset's step budget (>= 1)")
-    parser.add_argument("--out", default="outputs/substitute_encoders")
+    parser.add_argument("--out", default="outputs/substitute_encoders",
+                        help="output folder, outside every input: files this program wrote there before are "
+                             "replaced, any other file never is; one run at a time (a second is refused)")
     parser.add_argument("--resume", action="store_true", help="continue from checkpoints in --out")
     parser.add_argument("--inception", default=None, help="local TorchScript Inception file for FID")
     parser.add_argument("--lpips-backbone", default=None, help="local AlexNet state_dict for LPIPS")
@@ -130,6 +142,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--variants", type=variant_name, nargs="+", default=None, metavar="VARIANT",
                         help="what each host is trained as (default: the preset's; 'own tsgl' except for "
                              "'ablation'): " + ", ".join(known_variants()) + "; 'own' must be one of them")
+    parser.add_argument("--train-masks", default=None, metavar="DIR",
+                        help="sample training masks from the files in DIR (e.g. the NVIDIA irregular masks), with "
+                             "random flips, 90-degree rotations and dilation, seeded; default: the preset's generator")
+    parser.add_argument("--eval-masks", default=None, metavar="DIR",
+                        help="evaluate on the files in DIR, binned by hole ratio (0-10%% .. 50-60%%, 60-100%%), one "
+                             "row per bin; default: the fixed seeded sets")
+    parser.add_argument("--mask-polarity", choices=("hole-white", "hole-black"), default="hole-white",
+                        help="which colour marks the hole in --train-masks / --eval-masks (NVIDIA, LaMa: white)")
     parser.add_argument("--amp", action="store_true", help="mixed precision (float16 on CUDA, bfloat16 on CPU)")
     parser.add_argument("--workers", type=non_negative, default=None, help="data-loading processes")
     parser.add_argument("--no-progress", action="store_true")
@@ -139,6 +159,8 @@ def main(argv: list[str] | None = None) -> dict:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     try:
         return run(config)  # holds no DDP wrapper once it returns (train() releases them, issue 31)
+    except (OutputError, RunMismatchError) as error:  # a locked or foreign --out, --resume into another run
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()

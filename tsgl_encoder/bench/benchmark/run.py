@@ -3,6 +3,7 @@ budget, evaluated on the fixed mask sets; writes ``results.json``, ``results.md`
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -12,11 +13,13 @@ import torch.distributed as dist
 from torch.utils.data import Subset
 
 from ... import __version__
+from ...outputs import OutputFolder
 from ..data import embedded_dataset, folder_datasets
 from ..machine import machine_line
-from ..masks import create_mask_generator
+from ..masks import FolderMasks, create_mask_generator, folder_eval_sets
 from ..metrics import MetricSuite
 from ..training import Host, LossWeights, TrainConfig, evaluate, train
+from ..training.loop import CHECKPOINT, PREVIOUS
 from .figures import write_curves, write_grid
 from .presets import PRESETS, Preset, eval_sets
 from .report import results_markdown
@@ -42,6 +45,9 @@ class BenchmarkConfig:
     amp: bool = False
     workers: int | None = None
     progress: bool = True
+    train_masks: str | None = None  # a folder of mask files to sample training masks from (None: the preset's)
+    eval_masks: str | None = None  # a folder of mask files to evaluate on, binned by hole ratio (None: fixed sets)
+    mask_polarity: str = "hole-white"  # of the files in train_masks / eval_masks
 
 
 def host_settings(preset: Preset, config: BenchmarkConfig) -> dict[str, tuple[Host, TrainConfig, LossWeights]]:
@@ -82,15 +88,48 @@ def _say(*parts: object) -> None:
         print(*parts)
 
 
+def inputs_of(config: BenchmarkConfig) -> list[tuple[str, str | None]]:
+    """Every file or folder the run reads (``--out`` must be none of them, contain none, lie in none)."""
+    return [("--data", config.data), ("--train-masks", config.train_masks), ("--eval-masks", config.eval_masks),
+            ("--inception", config.inception), ("--lpips-backbone", config.lpips_backbone),
+            ("--vgg-weights", config.vgg_weights), ("--resnet-pl-weights", config.resnet_pl_weights),
+            *(("--init-from", path) for path in config.init_from.values())]
+
+
+def outputs_of(config: BenchmarkConfig, hosts: dict, variants: tuple[str, ...], seeds: tuple[int, ...]) -> list[Path]:
+    """Every file the run writes into ``--out``."""
+    out = Path(config.out)
+    files = [out / "results.json", out / "results.md"]
+    for host in hosts:
+        files += [out / f"grid_{host}.png", out / f"curves_{host}.png"]
+        for variant, seed in itertools.product(variants, seeds):
+            run_dir = out / host / variant.replace(":", "-") / f"seed{seed}"
+            files += [run_dir / name for name in (CHECKPOINT, PREVIOUS, "history.json")]
+    return files
+
+
 def run(config: BenchmarkConfig) -> dict:
-    """Trains and evaluates every selected host x variant x seed; returns (and on rank 0 writes) the results."""
+    """Trains and evaluates every selected host x variant x seed; returns (and on rank 0 writes) the results.
+    Rank 0 holds ``--out``'s lock (one run at a time) and claims every file it will write first
+    (:mod:`tsgl_encoder.outputs`: files it did not write are never replaced)."""
     preset = PRESETS[config.preset]
     if config.seeds:
         preset = replace(preset, seeds=tuple(config.seeds))
+    if dist.is_initialized() and dist.get_rank() != 0:
+        return _run(config, preset)
+    with OutputFolder(config.out, "tsgl-benchmark") as outputs:
+        outputs.reserve(outputs_of(config, host_settings(preset, config), tuple(config.variants or preset.variants),
+                                   preset.seeds))
+        return _run(config, preset)
+
+
+def _run(config: BenchmarkConfig, preset: Preset) -> dict:
     hosts = host_settings(preset, config)
     out, size = Path(config.out), preset.size
-    sets = eval_sets(size, preset.eval_per_bin)
-    mask_fn = create_mask_generator(preset.train_masks)
+    sets = eval_sets(size, preset.eval_per_bin) if config.eval_masks is None else folder_eval_sets(
+        config.eval_masks, size, size, config.mask_polarity)
+    mask_fn = create_mask_generator(preset.train_masks) if config.train_masks is None else FolderMasks(
+        config.train_masks, config.mask_polarity)
     if config.data:
         train_set, val_set = folder_datasets(config.data, size, mask_fn, None, preset.val_size)
     else:
@@ -102,6 +141,7 @@ def run(config: BenchmarkConfig) -> dict:
     _say(machine_line())
     _say(f"preset {config.preset}: {size}px, seeds {list(preset.seeds)}, {len(train_set)} training images, "
          f"{len(val_set)} validation images; {suite.describe()}")
+    _say(f"training masks: {mask_fn!r}; evaluation masks: " + ", ".join(f"{k} ({len(v)})" for k, v in sets.items()))
     if not config.vgg_weights:
         _say("no --vgg-weights: perceptual and style loss terms are left out")
     if not config.resnet_pl_weights:
@@ -109,7 +149,8 @@ def run(config: BenchmarkConfig) -> dict:
 
     variants = tuple(config.variants or preset.variants)
     results: dict = {"version": __version__, "machine": machine_line(), "preset": config.preset, "size": size,
-                     "seeds": list(preset.seeds), "sets": list(sets), "hosts": {}}
+                     "seeds": list(preset.seeds), "sets": list(sets), "train_masks": config.train_masks,
+                     "eval_masks": config.eval_masks, "hosts": {}}
     started = time.perf_counter()
     for host_name, (host, schedule, losses) in hosts.items():
         start = f"fine-tuned from {schedule.init_from}" if schedule.init_from else "from scratch"

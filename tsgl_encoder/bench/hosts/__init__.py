@@ -19,6 +19,12 @@ def list_hosts() -> list[str]:
     return list(HOSTS)
 
 
+def checkpoint_hosts() -> dict[str, type[Host]]:
+    """Every name ``tsgl-evaluate --host`` accepts (each host's own and its :attr:`~Host.checkpoint_kinds`,
+    e.g. ``tsgl_medfe``) -> the host that runs such a file."""
+    return {kind: host for host in HOSTS.values() for kind in (host.name, *host.checkpoint_kinds)}
+
+
 def create_host(name: str, **settings) -> Host:
     """The host ``name`` (``settings``: its fields, e.g. ``preset``, ``overrides``, ``encoder``)."""
     if name not in HOSTS:
@@ -41,6 +47,7 @@ __all__ = [
     "MATHost",
     "MEDFEAdversary",
     "MEDFEHost",
+    "checkpoint_hosts",
     "create_host",
     "list_hosts",
 ]

@@ -8,7 +8,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from adapters.lama import create_discriminator, create_generator, load_checkpoint, parameters_by_part, replace_encoder
+from adapters.lama import (
+    create_discriminator,
+    create_generator,
+    from_official_tsgl,
+    load_checkpoint,
+    parameters_by_part,
+    replace_encoder,
+)
 from adapters.lama.swap import TSGLBottleneckStem, default_config, default_encoder
 
 from ..losses import ProjectedEdgeHead, StructureEdgeHead, r1_penalty
@@ -76,6 +83,7 @@ class LamaHost(Host):
     adversary: str = "lama"  # LaMa's discriminator loss, or "patchgan": the library's PatchGAN on composites
     name: str = "lama"
     native_losses: LossWeights = LAMA_LOSSES
+    checkpoint_kinds = ("tsgl_lama_512",)  # the official TSGL(LaMa) generator files
 
     def __post_init__(self) -> None:
         if self.adversary not in ADVERSARIES:
@@ -127,6 +135,14 @@ class LamaHost(Host):
 
     def load_pretrained(self, path: str) -> nn.Module:
         return load_checkpoint(path)
+
+    @classmethod
+    def from_published(cls, path: str, kind: str) -> tuple[nn.Module, LamaHost]:
+        """LaMa's files for ``"lama"``; an official TSGL(LaMa) generator for ``"tsgl_lama_512"`` (converted with
+        ``image_range="unit"``: what its test script feeds, see ``adapters.lama.convert``)."""
+        if kind == "tsgl_lama_512":
+            return from_official_tsgl(path, image_range="unit"), cls()
+        return super().from_published(path, kind)
 
     def predict(self, model: nn.Module, image: Tensor, mask: Tensor) -> Prediction:
         hole = 1 - mask

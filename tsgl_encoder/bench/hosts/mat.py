@@ -34,6 +34,7 @@ from adapters.mat import (
 from adapters.mat.first_stage import encode as encode_first_stage
 from adapters.mat.presets import preset_arguments
 
+from ...inpainting import SizeRule
 from ..losses import r1_penalty
 from ..training import Adversary, Batch, EncoderPart, Host, LossWeights, Prediction, WidenedStage, example_batch
 
@@ -143,7 +144,7 @@ class MATHost(Host):
         return parameters_by_part(model)["encoder"]
 
     @classmethod
-    def from_checkpoint(cls, path: str) -> tuple[nn.Module, MATHost]:
+    def from_published(cls, path: str, kind: str) -> tuple[nn.Module, MATHost]:
         """The network pickle's generator, and a host at its resolution."""
         model = load_checkpoint(path)
         return model, cls(preset=f"mat_{model.img_resolution}")
@@ -151,6 +152,10 @@ class MATHost(Host):
     @property
     def label(self) -> str:
         return self.preset
+
+    def size_rule(self, model: nn.Module) -> SizeRule:
+        """MAT runs at its ``img_resolution`` only (smaller images are padded, larger ones cropped or resized)."""
+        return SizeRule(self.resolution, self.resolution, self.resolution, fixed=self.resolution)
 
     def example_inputs(self, batch: int, size: int, device: torch.device) -> tuple:
         image, mask = example_batch(batch, size, device)

@@ -33,11 +33,22 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from adapters.medfe import create_discriminator, create_generator, load_checkpoint, parameters_by_part, replace_encoder
+from adapters.medfe.priors import PRIORS
 from adapters.medfe.tsgl_medfe import TSGLMEDFEGenerator, pyramid_channels
 
 from ...registry import create_encoder
 from ...rtv import rtv_smooth
-from ..training import Adversary, Batch, EncoderPart, Host, LossNetworks, LossWeights, Prediction, example_batch
+from ..training import (
+    Adversary,
+    Batch,
+    EncoderPart,
+    Host,
+    LossNetworks,
+    LossWeights,
+    Prediction,
+    ResidualWidening,
+    example_batch,
+)
 
 MEDFE_LOSSES = LossWeights(l1_hole=1.0, l1_valid=1.0, adversarial="rlsgan", adversarial_weight=0.2, perceptual=0.2,
                            style=250.0, intermediate=1.0, edge=0.0)
@@ -97,6 +108,8 @@ class MEDFEHost(Host):
     size_multiple: int = 64
     perceptual_layers: dict[str, float] | None = field(  # MEDFE's VGG-16 taps; perceptual / style pick theirs
         default_factory=lambda: dict.fromkeys((*PERCEPTUAL_LAYERS, *STYLE_LAYERS), 1.0))
+    checkpoint_kinds = ("tsgl_medfe",)  # the official TSGL(MEDFE) generator files
+    prior_choices = PRIORS
 
     @property
     def ngf(self) -> int:
@@ -109,9 +122,24 @@ class MEDFEHost(Host):
         return None
 
     def build_own(self, width: int | None = None) -> nn.Module:
-        if width is not None:
-            raise TypeError(f"host {self.name!r} cannot widen its own encoder")
-        return create_generator("medfe", **self.overrides)
+        """``width``: the hidden channels of a residual pair of 3x3 convs (the first with ``netEN``'s InstanceNorm
+        and LeakyReLU) after each of ``Encoder_2 .. 6``, for the ``8 * ngf``-channel blocks (narrower ones in
+        proportion); the maps ``pc_block`` reads keep their widths."""
+        model = create_generator("medfe", **self.overrides)
+        if width is None:
+            return model
+        for index in range(2, 7):
+            name = f"Encoder_{index}"
+            block = getattr(model.netEN, name)
+            channels = block.model[1].out_channels  # (LeakyReLU, conv, [norm])
+            hidden = max(1, round(width * channels / (8 * self.ngf)))
+            expand = nn.Sequential(nn.Conv2d(channels, hidden, 3, padding=1), nn.InstanceNorm2d(hidden),
+                                   nn.LeakyReLU(0.2))
+            setattr(model.netEN, name, ResidualWidening(block, expand, nn.Conv2d(hidden, channels, 3, padding=1)))
+        return model
+
+    def widening_range(self) -> tuple[int, int]:
+        return 1, 64 * 8 * self.ngf
 
     def swap_encoder(self, model: nn.Module, overrides: dict | None = None) -> nn.Module:
         """MEDFE's ``pc_block`` and decoder fed by TSGL's encoder; MEDFE's ``InnerCos`` head comes along."""
@@ -127,6 +155,27 @@ class MEDFEHost(Host):
 
     def load_pretrained(self, path: str) -> nn.Module:
         return load_checkpoint(path, **self.overrides)
+
+    @classmethod
+    def from_published(cls, path: str, kind: str) -> tuple[nn.Module, MEDFEHost]:
+        """MEDFE's three networks for ``kind`` ``"medfe"``, an official TSGL(MEDFE) generator for ``"tsgl_medfe"``."""
+        host = cls()
+        model = host.load_pretrained(str(path))
+        found = "tsgl_medfe" if isinstance(model, TSGLMEDFEGenerator) else "medfe"
+        if found != kind:
+            described = {"medfe": "MEDFE's EN / DE / MEDFE networks", "tsgl_medfe": "a TSGL(MEDFE) generator"}
+            raise ValueError(f"{str(path)!r} holds {described[found]}, not {described[kind]}: pass --host {found}")
+        return model, host
+
+    def use_priors(self, model: nn.Module, kind: str) -> nn.Module:
+        """TSGL's generators compute edge / gray / RTV priors ``"masked"`` or ``"official"``; MEDFE's own encoder
+        reads none."""
+        super().use_priors(model, kind)
+        if isinstance(model, TSGLMEDFEGenerator):
+            model.priors = kind
+        elif kind != "masked":
+            raise ValueError(f"priors {kind!r}: MEDFE's own encoder reads no priors (only TSGL's encoder does)")
+        return model
 
     def predict(self, model: nn.Module, image: Tensor, mask: Tensor) -> Prediction:
         if not model.training:

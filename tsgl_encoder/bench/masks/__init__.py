@@ -29,12 +29,15 @@ unchanged. Sizes already relative to the image (MAT rectangles and stroke radius
 """
 
 from .common import MaskFn, RngLike
+from .folder import FolderMasks, folder_eval_sets, mask_files, read_hole_file
 from .lama import LAMA_EVAL_SETTINGS, lama_mask
 from .mat import MAT_SETTINGS, brush_stroke_mask, mat_mask
 from .sets import (
     HOLE_RATIO_BINS,
     MASK_GENERATORS,
     MASK_SETS,
+    SCORE_BINS,
+    bin_label,
     create_mask_generator,
     eval_mask_set,
     fixed_mask,
@@ -47,13 +50,19 @@ __all__ = [
     "MASK_GENERATORS",
     "MASK_SETS",
     "MAT_SETTINGS",
+    "SCORE_BINS",
+    "FolderMasks",
     "MaskFn",
     "RngLike",
+    "bin_label",
     "brush_stroke_mask",
     "create_mask_generator",
     "eval_mask_set",
     "fixed_mask",
+    "folder_eval_sets",
     "hole_ratio",
     "lama_mask",
+    "mask_files",
     "mat_mask",
+    "read_hole_file",
 ]

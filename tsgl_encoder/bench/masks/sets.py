@@ -16,6 +16,17 @@ from .mat import brush_stroke_mask, mat_mask
 HOLE_RATIO_BINS: tuple[tuple[float, float], ...] = ((0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6))
 """Default hole-ratio bins of :func:`eval_mask_set`, half-open ``[low, high)``."""
 
+SCORE_BINS: tuple[tuple[float, float], ...] = ((0.0, 0.1), *HOLE_RATIO_BINS, (0.6, 1.0))
+"""Bins of the scores' per-bin table: the NVIDIA irregular mask test set's 0-10% .. 50-60%, and the rest."""
+
+
+def bin_label(ratio: float, bins: Sequence[tuple[float, float]] = SCORE_BINS) -> str | None:
+    """The label (``"20-30%"``) of the half-open bin holding ``ratio`` (the last bin includes its top)."""
+    for index, (low, high) in enumerate(bins):
+        if low <= ratio < high or (index == len(bins) - 1 and ratio == high):
+            return _bin_key(low, high)
+    return None
+
 MASK_GENERATORS: dict[str, MaskFn] = {
     "lama_thin": partial(lama_mask, kind="thin"),
     "lama_medium": partial(lama_mask, kind="medium"),

@@ -26,11 +26,12 @@ from pathlib import Path
 
 import torch
 
+from ...outputs import OutputError, OutputFolder, check_location
 from ...registry import create_encoder, list_encoders
 from ..hosts import HOSTS, LamaHost, create_host
 from ..machine import machine
 from ..parity import load_official
-from . import op_profile, parity
+from . import generator, op_profile, parity
 from .gemm import allocator, gemm_rates
 from .report import markdown, plot
 from .subjects import host_subjects, tsgl_inputs, tsgl_subjects
@@ -94,7 +95,8 @@ def subjects_of(smoke: bool, presets: list[str] | None, hosts: list[str] | None)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="tsgl-speed", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tsgl_tiny and a tiny LaMa at 64/128 px, one repeat")
     parser.add_argument("--presets", nargs="*", default=None, help=f"TSGL presets (default: {list_encoders()})")
     parser.add_argument("--hosts", nargs="*", default=None, choices=list(HOSTS), help="default: all")
@@ -117,10 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--official-checkpoint", default=None, help="official generator weights (default: random)")
     parser.add_argument("--official-sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--official-rounds", type=int, default=5, help="interleaved timing rounds per size")
+    parser.add_argument("--official-generator", action="store_true",
+                        help="with --official: also the whole tsgl_medfe beside the official TSGL(MEDFE) Generator "
+                             "at 256, batch 1 (time, peak memory and outputs; fp32, bf16 weights, bf16 autocast; "
+                             "each in a fresh process)")
     parser.add_argument("--profile", action="store_true",
                         help="instead of timing: the operator profile of the first preset (tsgl_base; --smoke: "
                              "tsgl_tiny) at the first size, batch 1, in fp32, bf16 weights and bf16 autocast")
-    parser.add_argument("--out", default="outputs/speed")
+    parser.add_argument("--out", default="outputs/speed",
+                        help="output folder, outside --official: files this program wrote there before are replaced, "
+                             "any other file never is; one run at a time")
     parser.add_argument("--no-progress", action="store_true")
     return parser
 
@@ -167,6 +175,7 @@ def write_report(report: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "speed.json").write_text(json.dumps(report, indent=1))
     text = markdown(report) + ("\n" + parity.markdown(report["official"]) if "official" in report else "")
+    text += "\n" + generator.markdown(report["official_generator"]) if "official_generator" in report else ""
     (out / "speed.md").write_text(text)
     if report["rows"]:
         plot(report["rows"], out / "speed_scaling.png")
@@ -181,6 +190,18 @@ def _optional(values: list[int] | None) -> tuple[int, ...] | None:
 def main(argv: list[str] | None = None) -> dict:
     parser = build_parser()
     args = parser.parse_args(argv)
+    out = Path(args.out)
+    try:
+        check_location(out, [("--official", args.official), ("--official-checkpoint", args.official_checkpoint)])
+        with OutputFolder(out, "tsgl-speed") as outputs:
+            outputs.reserve(out / name for name in ("profile.md",) if args.profile)
+            outputs.reserve(out / name for name in ("speed.json", "speed.md", "speed_scaling.png") if not args.profile)
+            return _main(parser, args)
+    except OutputError as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+
+
+def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict:
     if args.profile:
         if args.device != "cpu":
             raise SystemExit("tsgl-speed: error: --profile runs on the CPU")
@@ -189,6 +210,8 @@ def main(argv: list[str] | None = None) -> dict:
         return profile_report(preset, size, 1 if args.smoke else args.repeats, Path(args.out))
     if args.official is not None and not Path(args.official).is_dir():
         parser.error(f"--official must be a folder (a clone of the official code), got {args.official!r}")
+    if args.official_generator and args.official is None:
+        parser.error("--official-generator needs --official PATH (a clone of the official code)")
     if min(args.forward_batches) < 1:
         parser.error(f"--forward-batches must be >= 1, got {args.forward_batches}")
     device = torch.device(args.device)
@@ -206,6 +229,10 @@ def main(argv: list[str] | None = None) -> dict:
         if args.smoke:
             comparison = OfficialComparison(args.official, args.official_checkpoint, (64,), 1, 0)
         report["official"] = official_report(comparison, device)
+    if args.official_generator:
+        report["official_generator"] = generator.compare(generator.GeneratorComparison(
+            args.official, args.official_checkpoint, repeats=1 if args.smoke else args.official_rounds,
+            threads=torch.get_num_threads()))
     write_report(report, Path(args.out))
     return report
 

@@ -5,7 +5,15 @@ from .evaluate import evaluate
 from .host import Host, generator_parameters
 from .loop import TrainConfig, train
 from .spec import Batch, EncoderPart, LossNetworks, LossWeights, Prediction, example_batch
-from .variants import CONTROLS, DEFAULT_VARIANTS, Variant, WidenedStage, known_variants, parse_variant
+from .variants import (
+    CONTROLS,
+    DEFAULT_VARIANTS,
+    ResidualWidening,
+    Variant,
+    WidenedStage,
+    known_variants,
+    parse_variant,
+)
 
 __all__ = [
     "CONTROLS",
@@ -18,6 +26,7 @@ __all__ = [
     "LossWeights",
     "PatchGANAdversary",
     "Prediction",
+    "ResidualWidening",
     "TrainConfig",
     "Variant",
     "WidenedStage",

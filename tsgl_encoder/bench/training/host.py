@@ -5,12 +5,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields, is_dataclass
 from functools import cached_property
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ...checkpoints import load_file, load_state_strict
+from ...inpainting import SizeRule
 from ...registry import ablation_overrides
 from ..losses import edge_loss, masked_l1
 from .adversary import Adversary, PatchGANAdversary
@@ -18,6 +22,8 @@ from .spec import EncoderPart, LossNetworks, LossWeights, Prediction
 from .variants import Variant, fit_width, parse_variant
 
 EDGE_HEAD = "edge_head"  # the generator's attribute holding the auxiliary structure (edge) head, if any
+RUN_KEYS = ("host", "variant", "generator")  # what marks a checkpoint written by this harness's training loop
+_PLAIN = (str, int, float, bool, type(None))
 
 
 def generator_parameters(model: nn.Module) -> int:
@@ -76,12 +82,63 @@ class Host(ABC):
         raise TypeError(f"host {self.name!r} ({type(self).__name__}) has no checkpoint loader: override "
                         "load_pretrained to start from a checkpoint")
 
+    checkpoint_kinds: tuple[str, ...] = ()  # other names of published files this host runs (``tsgl_medfe``)
+    prior_choices: tuple[str, ...] = ("masked",)  # how its generator's priors can be computed (``--priors``)
+
     @classmethod
-    def from_checkpoint(cls, path: str) -> tuple[nn.Module, Host]:
-        """``(model, host)``: a published checkpoint's generator and a host configured to run it
-        (``tsgl-evaluate --host``). Hosts whose settings depend on the file (MAT's resolution) override it."""
+    def from_checkpoint(cls, path: str | Path, kind: str | None = None) -> tuple[nn.Module, Host]:
+        """``(model, host)``: the generator of ``path`` in eval mode and a host configured to run it
+        (``tsgl-evaluate --host``). ``path``: a checkpoint written by this harness's training loop (any variant:
+        the host's settings and the variant are read from it) or a published file of ``kind`` (the host's name
+        or one of :attr:`checkpoint_kinds`)."""
+        kind = cls.name if kind is None else kind
+        if kind not in (cls.name, *cls.checkpoint_kinds):
+            raise ValueError(f"host {cls.name!r} reads checkpoints of kind {[cls.name, *cls.checkpoint_kinds]}, "
+                             f"got {kind!r}")
+        run = read_run_file(path)
+        if run is not None:
+            return cls.from_run(run, path)
+        return cls.from_published(path, kind)
+
+    @classmethod
+    def from_run(cls, run: dict, path: str | Path) -> tuple[nn.Module, Host]:
+        """The generator of a training checkpoint ``run`` (its ``host``, ``host_settings``, ``variant``)."""
+        if run["host"] != cls.name:
+            raise ValueError(f"{str(path)!r} was trained with host {run['host']!r}, not {cls.name!r}: pass "
+                             f"--host {run['host']}")
+        host = cls(**run.get("host_settings", {}))
+        model = host.build(run["variant"])
+        load_state_strict(model, run["generator"], f"{cls.name} {run['variant']!r} training checkpoint "
+                                                   f"{str(path)!r}")
+        return model.eval(), host
+
+    @classmethod
+    def from_published(cls, path: str | Path, kind: str) -> tuple[nn.Module, Host]:
+        """A published file's generator and a default host (hosts whose settings depend on the file override)."""
         host = cls()
-        return host.load_pretrained(path), host
+        return host.load_pretrained(str(path)), host
+
+    def settings(self) -> dict:
+        """The host's constructor fields that are plain data (what a training checkpoint stores to rebuild it)."""
+        if not is_dataclass(self):
+            return {}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.init and _is_plain(getattr(self, f.name))}
+
+    def size_rule(self, model: nn.Module) -> SizeRule:
+        """The sizes ``model`` inpaints at (``tsgl-inpaint``): the model's own ``size_rule`` if it has one, else
+        multiples of :attr:`size_multiple` (at least 8), trained at 256."""
+        own = getattr(model, "size_rule", None)
+        if isinstance(own, SizeRule):
+            return own
+        multiple = max(8, self.size_multiple)
+        return SizeRule(multiple, multiple, 256)
+
+    def use_priors(self, model: nn.Module, kind: str) -> nn.Module:
+        """``model`` computing its priors as ``kind`` says (one of :attr:`prior_choices`)."""
+        if kind not in self.prior_choices:
+            raise ValueError(f"priors {kind!r}: host {self.name!r} computes its priors only as "
+                             f"{list(self.prior_choices)}")
+        return model
 
     # ------------------------------------------------------------------ timing
     @property
@@ -221,3 +278,26 @@ class Host(ABC):
         if size % self.size_multiple:
             return f"needs sizes that are multiples of {self.size_multiple}"
         return None
+
+
+def _is_plain(value: object) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return isinstance(value, _PLAIN)
+
+
+def read_run_file(path: str | Path) -> dict | None:
+    """The contents of a checkpoint written by the training loop (``checkpoint.pt``), or None when ``path``
+    is another kind of file (or a folder). Read without running code from it."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        state = load_file(path, mmap=True)  # a look at the structure: published weights are read once, later
+    except ValueError:  # not a torch.save file of plain data (a Lightning checkpoint, a network pickle, ...)
+        return None
+    if isinstance(state, dict) and all(key in state for key in RUN_KEYS) and isinstance(state["host"], str):
+        return state
+    return None

@@ -37,6 +37,11 @@ from .adversary import frozen
 from .host import Host
 from .spec import LossNetworks, LossWeights, Prediction
 
+
+class RunMismatchError(ValueError):
+    """A checkpoint to resume from that another run (other host, variant, config or losses) wrote."""
+
+
 CHECKPOINT = "checkpoint.pt"
 PREVIOUS = "checkpoint.previous.pt"  # the one before: resume falls back to it when the latest is damaged
 
@@ -188,6 +193,7 @@ class Trainer:
     def state_dict(self) -> dict:
         return {
             "step": self.step, "variant": self.variant, "host": self.host.name,
+            "host_settings": self.host.settings(),
             "config": asdict(self.config), "losses": asdict(self.losses),
             "generator": self.model.state_dict(),
             "adversary": None if self.adversary is None else _unwrap(self.adversary).state_dict(),
@@ -201,21 +207,22 @@ class Trainer:
             if (directory / CHECKPOINT).is_file():
                 os.replace(directory / CHECKPOINT, directory / PREVIOUS)
             atomic_write(directory / CHECKPOINT, lambda path: torch.save(self.state_dict(), path))
-            (directory / "history.json").write_text(json.dumps(self.history))
+            history = json.dumps(self.history)
+            atomic_write(directory / "history.json", lambda path: Path(path).write_text(history))
 
     def load(self, path: Path, state: dict | None = None) -> None:
         """Continues from the checkpoint ``state`` (read from ``path`` when not given) of this same run."""
         state = load_file(path, self.device) if state is None else state
         expected = {"host": self.host.name, "variant": self.variant, "config": asdict(self.config),
-                    "losses": asdict(self.losses)}
+                    "losses": asdict(self.losses), "host_settings": self.host.settings()}
         for key, value in expected.items():
-            found = state.get(key)
+            found = state.get(key, value if key == "host_settings" else None)  # older files lack the settings
             if key == "config":  # the step budget may grow on resume
                 found = {**found, "steps": value["steps"]} if isinstance(found, dict) else found
                 found = {k: tuple(v) if isinstance(v, list) else v for k, v in found.items()}
             if found != value:
-                raise ValueError(f"checkpoint {str(path)!r} is from another run: its {key} is {found}, "
-                                 f"this run's is {value}")
+                raise RunMismatchError(f"checkpoint {str(path)!r} is from another run: its {key} is {found}, "
+                                       f"this run's is {value}")
         self.model.load_state_dict(state["generator"])
         self.opt_g.load_state_dict(state["opt_g"])
         if self.adversary is not None:
@@ -250,15 +257,27 @@ def read_checkpoint(directory: Path, map_location: str | torch.device = "cpu") -
     return None
 
 
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Deletes the temporary files :func:`~tsgl_encoder.hub.atomic_write` leaves when a run is killed while it
+    writes a checkpoint (``.checkpoint.pt.*.tmp``, ``.history.json.*.tmp``): only those names, only here."""
+    stale = [path for name in (CHECKPOINT, "history.json") for path in directory.glob(f".{name}.*.tmp")]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def train(host: Host, variant: str, dataset: InpaintingDataset, config: TrainConfig, out_dir: str | Path,
           losses: LossWeights | None = None, resume: bool = False, progress: bool = True) -> Trainer:
     """Trains ``host``'s ``variant`` for ``config.steps`` steps; checkpoints into ``out_dir``.
 
-    ``resume=True`` continues from ``out_dir/checkpoint.pt`` when it exists.
+    ``resume=True`` continues from ``out_dir/checkpoint.pt`` when it exists, after removing the temporary
+    files a killed run left half-written (:func:`remove_stale_temporaries`).
     """
     variant = host.check_variant(variant).name
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if resume and _distributed()[0] == 0:
+        remove_stale_temporaries(out_dir)
     trainer = Trainer(host, variant, losses or host.native_losses, config)
     try:
         found = read_checkpoint(out_dir, trainer.device) if resume else None

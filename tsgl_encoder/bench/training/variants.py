@@ -101,3 +101,16 @@ class WidenedStage(nn.Module):
         x, mask = self.stage(x, mask)  # (B, C, h, w)
         widened, widened_mask = self.project(*self.expand(x, mask))  # (B, hidden, h, w) -> (B, C, h, w)
         return x + widened, widened_mask
+
+
+class ResidualWidening(nn.Module):
+    """:class:`WidenedStage` for stages that map ``features -> features`` (no mask): ``stage(x)`` plus a
+    residual ``project(expand(stage(x)))``, ``C -> hidden -> C``."""
+
+    def __init__(self, stage: nn.Module, expand: nn.Module, project: nn.Module) -> None:
+        super().__init__()
+        self.stage, self.expand, self.project = stage, expand, project
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.stage(x)  # (B, C, h, w)
+        return x + self.project(self.expand(x))  # (B, hidden, h, w) -> (B, C, h, w)
