@@ -14,14 +14,12 @@ screenshot, when Debian's ``chromium`` is installed) under ``--out/compare``.
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from tsgl_encoder.bench import evaluate, inpaint
+from tsgl_encoder.bench import browser, evaluate, inpaint
 from tsgl_encoder.bench.data import EMBEDDED_VALIDATION, bundled_photo
 from tsgl_encoder.bench.masks import fixed_mask
 
@@ -43,14 +41,9 @@ def write_photos_and_masks(folder: Path) -> None:
 
 
 def screenshot(page: Path) -> Path | None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
+    if browser.chromium() is None:
         return None
-    shot = page.with_suffix(".png")
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
-                    "--window-size=1400,1600", f"--screenshot={shot}", page.as_uri()], check=True,
-                   capture_output=True, timeout=120)
-    return shot
+    return browser.screenshot(page, page.with_suffix(".png"), window=(1400, 1600))
 
 
 def main() -> None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from tsgl_encoder.bench import browser
 from tsgl_encoder.bench.evaluate import main
 
 SIZE = 48
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = browser.chromium()
 
 
 @pytest.fixture
@@ -92,9 +92,7 @@ def test_the_page_is_self_contained(scored, tmp_path):
 def test_the_page_renders_in_a_real_browser_with_every_image_loaded(scored, tmp_path):
     out = tmp_path / "compare"
     main(["--compare", str(scored / "near"), str(scored / "far"), "--out", str(out)])
-    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000"]
-    dom = subprocess.run([*flags, "--dump-dom", (out / "report.html").as_uri()], capture_output=True, text=True,
-                         timeout=120, check=True).stdout
+    dom = browser.dump_dom(out / "report.html")
     body = re.search(r"<body[^>]*>", dom)[0]
     total, loaded = (int(re.search(rf'{key}="(\d+)"', body)[1]) for key in ("data-images-total",
                                                                               "data-images-loaded"))
@@ -104,7 +102,6 @@ def test_the_page_renders_in_a_real_browser_with_every_image_loaded(scored, tmp_
     differences = [float(d) for _, d in rows]
     assert differences == sorted(differences, reverse=True)  # the script sorted by near - far, PSNR, descending
     assert dom.count("<tr><td>") >= len(json.loads((out / "compare.json").read_text())["bins"]) * 2
-    subprocess.run([*flags, "--window-size=1400,1000", f"--screenshot={tmp_path / 'page.png'}",
-                    (out / "report.html").as_uri()], capture_output=True, timeout=120, check=True)
+    browser.screenshot(out / "report.html", tmp_path / "page.png", window=(1400, 1000))
     with Image.open(tmp_path / "page.png") as shot:
         assert shot.size == (1400, 1000) and len(np.unique(np.asarray(shot.convert("L")))) > 20  # not blank
