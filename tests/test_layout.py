@@ -137,7 +137,8 @@ def test_no_adapter_module_imports_the_harness():
     assert {name: targets for name, targets in leaks.items() if targets} == {}
 
 
-@pytest.mark.parametrize("package", ["adapters.lama", "adapters.ctsdg", "adapters.mat", "adapters.medfe"])
+@pytest.mark.parametrize("package", [
+    "adapters.lama", "adapters.ctsdg", "adapters.mat", "adapters.medfe", "adapters.smp"])
 def test_importing_an_adapter_loads_nothing_of_the_harness(package):
     code = (f"import sys, {package}; "
             "print(sorted(m for m in sys.modules if m.startswith('tsgl_encoder.bench')))")
@@ -149,7 +150,8 @@ def test_every_host_is_one_registry_entry_read_by_every_program():
     from tsgl_encoder.bench.hosts import HOSTS
     from tsgl_encoder.bench.training import Host
 
-    assert set(HOSTS) == {"lama", "ctsdg", "mat", "medfe"} and all(issubclass(cls, Host) for cls in HOSTS.values())
+    assert set(HOSTS) == {"lama", "ctsdg", "mat", "medfe", "smp_unet"}
+    assert all(issubclass(cls, Host) for cls in HOSTS.values())
     programs = {"tsgl_encoder/bench/speed/program.py", "tsgl_encoder/bench/evaluate.py",
                 "tsgl_encoder/bench/inpaint.py"}
     for program in programs:  # the CLIs name no host: they read the registry

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import timm
 import torch
@@ -77,7 +79,7 @@ def test_timm_arguments_the_encoder_cannot_honour_are_refused():
 
 
 def test_forward_intermediates_follows_timms_semantics(make_inputs):
-    """Issue 30, item 2 (forward_intermediates; prune_intermediate_layers is not done yet)."""
+    """Issue 30, item 2: forward_intermediates."""
     encoder = create_encoder("tsgl_tiny").eval()
     image, mask = make_inputs(2, 128, 128)
     calls = []
@@ -100,3 +102,31 @@ def test_forward_intermediates_follows_timms_semantics(make_inputs):
             encoder.forward_intermediates(image, mask, **bad)
     with pytest.raises(ValueError, match=r"cat\(image in \[-1, 1\], mask with 1 = known\)"):
         encoder.forward_intermediates(image)
+
+
+def test_prune_intermediate_layers_keeps_what_the_asked_levels_need(make_inputs, tmp_path):
+    """Issue 30, item 2: timm's prune_intermediate_layers removes the scales after the deepest level asked for."""
+    original = create_encoder("tsgl_tiny").eval()
+    encoder = copy.deepcopy(original)
+    image, mask = make_inputs(2, 128, 128)
+    full = outputs(encoder, image, mask)
+    size = sum(p.numel() for p in encoder.parameters())
+    assert encoder.prune_intermediate_layers([0, 2], prune_head=True, prune_norm=True) == [0, 2]
+    assert encoder.balance is None and len(encoder.guidance) == 3 and len(encoder.texture.stages) == 2
+    assert len(encoder.structure.stages) == 3 and sum(p.numel() for p in encoder.parameters()) < size
+    assert encoder.out_indices == (0, 2) and encoder.reductions == (2, 8) and len(encoder.feature_info) == 3
+    assert encoder.out_channels == (full[0].shape[1], full[2].shape[1]) and encoder.output_stride == 8
+    pruned = outputs(encoder, image, mask)
+    assert all(torch.allclose(a, full[i], atol=1e-6) for a, i in zip(pruned, (0, 2), strict=True))
+    with torch.no_grad():
+        assert [t.shape for t in encoder.forward_intermediates(image, mask, intermediates_only=True)] == \
+            [t.shape for t in pruned]
+    with pytest.raises(ValueError, match="was pruned"):
+        encoder.save_pretrained(tmp_path / "pruned")
+
+    keeps_balance = copy.deepcopy(original)
+    assert keeps_balance.prune_intermediate_layers(1) == [5]  # timm's default: the last level, which reads all
+    assert keeps_balance.balance is not None and not keeps_balance.pruned
+    assert torch.equal(outputs(keeps_balance, image, mask)[0], full[5])
+    with pytest.raises(ValueError, match=r"in \[-6, 5\]"):
+        create_encoder("tsgl_tiny").prune_intermediate_layers([6])

@@ -274,6 +274,7 @@ class TSGLEncoder(
         self.size_divisor: int = levels[-1]["reduction"]  # every level is computed, whichever are returned
         self.depth: int = len(self.out_channels)
         self.output_stride: int = self.reductions[-1]
+        self.pruned = False  # prune_intermediate_layers removed the modules of the deepest scales
 
     # ----------------------------------------------------------------- forward
     def forward(
@@ -308,6 +309,12 @@ class TSGLEncoder(
         return intermediates.forward_intermediates(self, x, mask, indices, norm, stop_early, output_fmt,
                                                    intermediates_only, **priors)
 
+    def prune_intermediate_layers(self, indices: int | Sequence[int] = 1, prune_norm: bool = False,
+                                  prune_head: bool = True) -> list[int]:
+        """timm's ``prune_intermediate_layers``: keeps only what the levels ``indices`` need
+        (:mod:`tsgl_encoder.intermediates`)."""
+        return intermediates.prune_intermediate_layers(self, indices, prune_norm, prune_head)
+
     def _encode(
         self, image: Tensor, mask: Tensor, edge: Tensor | None, gray: Tensor | None, smooth: Tensor | None,
         last_level: int | None = None,
@@ -327,10 +334,10 @@ class TSGLEncoder(
             priors = priors * torch.tensor(keep, dtype=priors.dtype, device=priors.device).view(1, 2, 1, 1)
 
         # convolutions keep their input's layout, so setting it on the two stream inputs sets it for all maps
-        structure_in = torch.cat([priors, mask], dim=1).contiguous(memory_format=self.memory_format)
+        structure_in = torch.cat([priors, mask], dim=1).contiguous(memory_format=self.working_format)
         structure, structure_mask = self.structure(structure_in, mask)
         texture_in = [masked_image, smooth.to(image.dtype) * mask] if self.config.smooth_input else [masked_image]
-        texture_in = torch.cat([*texture_in, mask], dim=1).contiguous(memory_format=self.memory_format)
+        texture_in = torch.cat([*texture_in, mask], dim=1).contiguous(memory_format=self.working_format)
         finer, x, texture_mask = self.texture.head(texture_in, mask)
         texture_stem = finer
 
@@ -346,9 +353,17 @@ class TSGLEncoder(
             pyramid = list(texture)
         else:
             pyramid = [project(t) for project, t in zip(self.projections, texture, strict=False)]
-            if last_level is None or last_level >= len(self.guidance):  # the balance reads every level
+            if self.balance is not None and (last_level is None or last_level >= len(self.guidance)):
+                # the balance reads every level (pruned away when its level is not asked for)
                 pyramid.append(self.balance(pyramid))
         return TSGLFeatures(pyramid, texture, structure, structure_mask, priors, texture_stem)
+
+    @property
+    def working_format(self) -> torch.memory_format:
+        """The layout of every map inside the encoder: :attr:`memory_format`, but NCHW in an exported graph (a
+        graph whose batch is a symbol cannot ask a ``channels_last`` convolution's layout, which depends on
+        batch > 1)."""
+        return torch.contiguous_format if torch.compiler.is_exporting() else self.memory_format
 
     # ------------------------------------------------------------ validation
     def _check_inputs(

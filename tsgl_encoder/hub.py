@@ -129,6 +129,9 @@ class ConfigHubMixin(PyTorchModelHubMixin):
         """Writes ``model.safetensors`` (weights + config), ``config.json`` and a model card ``README.md``
         into ``save_directory`` (``push_to_hub=True, repo_id=...`` uploads them too). Files of those names that
         this library did not write (another model's weights, your own README) are never replaced: ValueError."""
+        if getattr(self, "pruned", False):
+            raise ValueError("this encoder was pruned (prune_intermediate_layers): its weights no longer match its "
+                             "configuration; save the encoder before pruning it")
         folder = Path(save_directory)
         if folder.exists() and not folder.is_dir():
             raise ValueError(f"save_directory {str(folder)!r} exists and is not a folder")

@@ -14,6 +14,11 @@ levels ``f_1 .. f_{K+1}`` (reductions 2 .. 2^(K+1)), the same tensors :meth:`TSG
 * ``output_fmt``: ``"NCHW"`` or ``"NHWC"``;
 * ``intermediates_only``: the list alone; else ``(final, intermediates)`` with ``final`` the deepest level
   computed.
+
+``prune_intermediate_layers(indices)`` keeps what the levels ``indices`` need and removes the rest (the
+stages, guidance blocks and projections after the deepest one asked for, and the balance unless its level
+is asked for); those levels become the encoder's ``out_indices`` and ``feature_info``. Prune after loading
+weights: a pruned encoder's state dict lacks the removed modules, so it is not saved as its configuration.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from timm.models import FeatureInfo
 from torch import Tensor
 
 from .layers.inference_cache import caller_memory_format
@@ -73,4 +79,30 @@ def forward_intermediates(encoder: Any, x: Tensor, mask: Tensor | None, indices:
     chosen = [formatted(pyramid[levels[i]]) for i in taken]
     return chosen if intermediates_only else (formatted(pyramid[-1]), chosen)
 
-__all__ = ["OUTPUT_FORMATS", "forward_intermediates", "take_indices"]
+def prune_intermediate_layers(encoder: Any, indices: int | Sequence[int], prune_norm: bool, prune_head: bool
+                              ) -> list[int]:
+    """See the module docstring; returns the kept levels' indices (as timm does). ``prune_norm`` and
+    ``prune_head``: the encoder has neither a final norm nor a head, so they remove nothing."""
+    levels = list(encoder.out_indices)
+    taken, last = take_indices(len(levels), indices)
+    taken_levels, last_level = [levels[i] for i in taken], levels[last]
+    num_scales = len(encoder.guidance)
+    if last_level < num_scales:  # the balanced deepest level is not asked for: it and the scales after go
+        del encoder.guidance[last_level + 1:]
+        del encoder.texture.stages[last_level:]
+        del encoder.structure.stages[last_level + 1:]
+        if encoder.projections is not None:
+            del encoder.projections[last_level + 1:]
+            encoder.balance = None
+    info = [dict(encoder.feature_info.info[i]) for i in range(last_level + 1)]
+    encoder.out_indices = tuple(taken_levels)
+    encoder.feature_info = FeatureInfo(info, encoder.out_indices)
+    encoder.out_channels = tuple(encoder.feature_info.channels())
+    encoder.reductions = tuple(encoder.feature_info.reduction())
+    encoder.depth, encoder.output_stride = len(encoder.out_channels), encoder.reductions[-1]
+    if last_level < num_scales:
+        encoder.pruned, encoder.size_divisor = True, info[-1]["reduction"]
+    return taken_levels
+
+
+__all__ = ["OUTPUT_FORMATS", "forward_intermediates", "prune_intermediate_layers", "take_indices"]

@@ -15,6 +15,7 @@ the *reconstructed* map ``F_{k-1}`` of the guidance step, not its own previous o
 
 from __future__ import annotations
 
+import torch
 from einops import rearrange
 from torch import Tensor, nn
 
@@ -67,6 +68,9 @@ class TextureStage(nn.Module):
             tokens, token_mask = block(tokens, token_mask)
         x = rearrange(tokens, "b h w c -> b c h w")
         mask = rearrange(token_mask, "b h w c -> b c h w") if token_mask is not None else None
+        if torch.compiler.is_exporting():  # an exported graph keeps every map NCHW (TSGLEncoder.working_format)
+            x = x.clone(memory_format=torch.contiguous_format)  # canonical strides, also for the 1-channel mask
+            mask = mask.clone(memory_format=torch.contiguous_format) if mask is not None else None
         x, mask = self.conv(x, mask)
         return x + merged, mask
 

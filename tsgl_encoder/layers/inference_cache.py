@@ -112,7 +112,9 @@ def derived(module: nn.Module, name: str, sources: tuple[Tensor, ...], compute: 
 
     ``sources`` are all the tensors ``compute`` reads; the cached value is reused while none of them changed.
     """
-    layout = conv_memory_format(like) if like is not None else None
+    # exporting: a graph with a symbolic batch cannot ask the layout (it depends on batch > 1), and a weight's
+    # layout changes no value
+    layout = conv_memory_format(like) if like is not None and not torch.compiler.is_exporting() else None
     if not _caching_allowed(module):
         return _in_layout(compute(), layout)
     cache: dict = module.__dict__.setdefault(CACHE_ATTRIBUTE, {})

@@ -22,15 +22,30 @@ SHIFT_REGION_BIAS = -100.0  # Swin's bias between tokens that a cyclic shift bro
 
 def window_partition(x: Tensor, window: int) -> Tensor:
     """``(B, H, W, C)`` -> ``(B * num_windows, window * window, C)``."""
+    if torch.compiler.is_exporting():
+        batch, height, width, channels = x.shape
+        rows, cols = height // window, width // window
+        x = x.reshape(batch, rows, window, cols, window, channels).permute(0, 1, 3, 2, 4, 5)
+        return _packed(x).reshape(batch * rows * cols, window * window, channels)
     return rearrange(x, "b (nh wh) (nw ww) c -> (b nh nw) (wh ww) c", wh=window, ww=window)
 
 
-def window_merge(windows: Tensor, window: int, height: int, width: int) -> Tensor:
-    """Inverse of :func:`window_partition`: ``(B * num_windows, window * window, C)`` -> ``(B, H, W, C)``."""
-    return rearrange(
-        windows, "(b nh nw) (wh ww) c -> b (nh wh) (nw ww) c",
-        nh=height // window, nw=width // window, wh=window, ww=window,
-    )
+def window_merge(windows: Tensor, window: int, height: int, width: int, batch: int | None = None) -> Tensor:
+    """Inverse of :func:`window_partition`: ``(B * num_windows, window * window, C)`` -> ``(B, H, W, C)``
+    (``batch``: ``B``, inferred when None)."""
+    rows, cols = height // window, width // window
+    if torch.compiler.is_exporting():
+        channels = windows.shape[-1]
+        batch = windows.shape[0] // (rows * cols) if batch is None else batch
+        x = windows.reshape(batch, rows, cols, window, window, channels).permute(0, 1, 3, 2, 4, 5)
+        return _packed(x).reshape(batch, height, width, channels)
+    return rearrange(windows, "(b nh nw) (wh ww) c -> b (nh wh) (nw ww) c", nh=rows, nw=cols, wh=window, ww=window)
+
+
+def _packed(x: Tensor) -> Tensor:
+    """A contiguous copy. In an exported graph with symbolic sizes, einops' reshape after a permute would decide
+    between a view and a copy by whether a window count is 1, a guard that fixes the size; the copy decides nothing."""
+    return x.clone(memory_format=torch.contiguous_format)
 
 
 def shift_region_bias(height: int, width: int, window: int, shift: int, device: torch.device) -> Tensor:
@@ -110,7 +125,8 @@ class WindowBlock(nn.Module):
         window, shift = self.window_size, self.shift_size
         pad_h, pad_w = -height % window, -width % window
         valid = hole_mask
-        if pad_h or pad_w:
+        exporting = torch.compiler.is_exporting()  # sizes are symbols: pad always (by 0 where the map tiles)
+        if exporting or pad_h or pad_w:
             x = F.pad(x, [0, 0, 0, pad_w, 0, pad_h])
             if valid is None:
                 valid = x.new_ones(x.shape[0], height, width, 1)
@@ -131,15 +147,23 @@ class WindowBlock(nn.Module):
         attended = self.attn(windows, bias)  # (B * nW, N, C)
         out = self.mlp(self.fuse(torch.cat([windows, attended], dim=-1)))
 
-        out = window_merge(out, window, x.shape[1], x.shape[2])  # (B, Hp, Wp, C)
+        out = window_merge(out, window, x.shape[1], x.shape[2], x.shape[0])  # (B, Hp, Wp, C)
         if shift:
             out = torch.roll(out, shifts=(shift, shift), dims=(1, 2))
-        out = out[:, :height, :width]
+        out = crop(out, height, width)
         if hole_mask is None:
             return out, None
         # a window with any known token becomes known
         window_known = valid_windows.amax(dim=1, keepdim=True).expand_as(valid_windows)  # (B * nW, N, 1)
-        new_mask = window_merge(window_known, window, x.shape[1], x.shape[2])
+        new_mask = window_merge(window_known, window, x.shape[1], x.shape[2], x.shape[0])
         if shift:
             new_mask = torch.roll(new_mask, shifts=(shift, shift), dims=(1, 2))
-        return out, new_mask[:, :height, :width]
+        return out, crop(new_mask, height, width)
+
+
+def crop(x: Tensor, height: int, width: int) -> Tensor:
+    """``x[:, :height, :width]`` of a ``(B, H', W', C)`` map; a negative pad when exporting (a slice of symbolic
+    sizes adds contiguity guards that fix them)."""
+    if torch.compiler.is_exporting():
+        return F.pad(x, [0, 0, 0, width - x.shape[2], 0, height - x.shape[1]])
+    return x[:, :height, :width]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..hosts import CTSDGHost, Host, LamaHost, MATHost, MEDFEHost
+from ..hosts import CTSDGHost, Host, LamaHost, MATHost, MEDFEHost, SmpUnetHost
 from ..masks import eval_mask_set, lama_mask
 from ..training import DEFAULT_VARIANTS, LossWeights, TrainConfig
 
@@ -52,14 +52,16 @@ TINY_MEDFE = {"ngf": 8, "dilation": 1}
 
 STEPS_ABLATION = 1000
 PRESETS = {
-    # about a minute: every host, native losses, one seed; CTSDG needs multiples of 128 px
+    # about a minute: every host (smp_unet when segmentation_models_pytorch is installed), native losses, one seed;
+    # CTSDG needs multiples of 128 px
     "smoke": Preset(size=128, seeds=(0,), eval_per_bin=1, eval_images=1,
                     train=TrainConfig(steps=2, batch_size=2, checkpoint_every=2, log_every=1, discriminator_width=16),
                     hosts={"lama": HostRun(LamaHost(overrides={"ngf": 8, "n_blocks": 1})),
                            "ctsdg": HostRun(CTSDGHost(encoder="tsgl_tiny")),
                            "mat": HostRun(MATHost(overrides=TINY_MAT, discriminator_overrides={"channel_max": 16},
                                                   encoder="tsgl_tiny")),
-                           "medfe": HostRun(MEDFEHost(overrides=TINY_MEDFE, encoder="tsgl_tiny"))}),
+                           "medfe": HostRun(MEDFEHost(overrides=TINY_MEDFE, encoder="tsgl_tiny")),
+                           "smp_unet": HostRun(SmpUnetHost(encoder="tsgl_tiny"))}),
     # CPU minutes: LaMa only (CTSDG's 52 M and MAT's 60 M parameters do not train in minutes on 2 cores)
     "quick": Preset(size=64, seeds=(0, 1), eval_per_bin=8, losses=_quick_losses(),
                     train=TrainConfig(steps=350, batch_size=8, checkpoint_every=50, log_every=5,
@@ -85,7 +87,10 @@ PRESETS = {
                            # MEDFE's options: Adam 2e-4, betas (0.5, 0.999), batch 1 (its trainer asserts it)
                            "medfe": HostRun(MEDFEHost(encoder="tsgl_base"), train=TrainConfig(
                                steps=500_000, batch_size=1, checkpoint_every=5000, log_every=100, lr_generator=2e-4,
-                               lr_discriminator=2e-4, betas=(0.5, 0.999), workers=4))},
+                               lr_discriminator=2e-4, betas=(0.5, 0.999), workers=4)),
+                           # a generic decoder (no published inpainting setting): the preset's schedule, the
+                           # library's losses; TSGL's encoder (38 M) against ResNet-34's (21 M) and own_wide
+                           "smp_unet": HostRun(SmpUnetHost(encoder="tsgl_base"))},
                     fid=True),
 }
 LAMA_SETS = ("thin", "medium", "thick")

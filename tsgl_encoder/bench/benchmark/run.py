@@ -64,6 +64,12 @@ def host_settings(preset: Preset, config: BenchmarkConfig) -> dict[str, tuple[Ho
         if config.hosts and name not in config.hosts:
             continue
         host = setting.host
+        missing = host.requirement_problem()
+        if missing and config.hosts:  # asked for by name
+            raise ValueError(f"host {name!r} {missing}")
+        if missing:
+            print(f"left out host {name!r}: it {missing}")
+            continue
         problem = host.size_problem(preset.size)
         if problem:
             raise ValueError(f"host {name!r} {problem}, preset {config.preset!r} has {preset.size}")

@@ -11,8 +11,11 @@ from .ctsdg import CTSDG_LOSSES, CTSDGAdversary, CTSDGHost
 from .lama import LAMA_LOSSES, LamaAdversary, LamaHost
 from .mat import MAT_LOSSES, MATAdversary, MATHost
 from .medfe import MEDFE_LOSSES, MEDFEAdversary, MEDFEHost
+from .smp_unet import SMP_UNET_LOSSES, SmpUnetHost
 
-HOSTS: dict[str, type[Host]] = {"lama": LamaHost, "ctsdg": CTSDGHost, "mat": MATHost, "medfe": MEDFEHost}
+# smp_unet needs the [smp] extra when one of its models is built (segmentation_models_pytorch)
+HOSTS: dict[str, type[Host]] = {"lama": LamaHost, "ctsdg": CTSDGHost, "mat": MATHost, "medfe": MEDFEHost,
+                                "smp_unet": SmpUnetHost}
 
 
 def list_hosts() -> list[str]:
@@ -38,6 +41,7 @@ __all__ = [
     "LAMA_LOSSES",
     "MAT_LOSSES",
     "MEDFE_LOSSES",
+    "SMP_UNET_LOSSES",
     "CTSDGAdversary",
     "CTSDGHost",
     "Host",
@@ -47,6 +51,7 @@ __all__ = [
     "MATHost",
     "MEDFEAdversary",
     "MEDFEHost",
+    "SmpUnetHost",
     "checkpoint_hosts",
     "create_host",
     "list_hosts",

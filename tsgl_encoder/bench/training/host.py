@@ -273,6 +273,10 @@ class Host(ABC):
         """Parameters of the part that the swap replaces (for the results table)."""
         return sum(p.numel() for p in model.parameters())
 
+    def requirement_problem(self) -> str | None:
+        """What this host needs that is not installed (an optional extra), or None."""
+        return None
+
     def size_problem(self, size: int) -> str | None:
         """Why square images of ``size`` cannot be trained on, or None when they can."""
         if size % self.size_multiple:
