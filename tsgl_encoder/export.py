@@ -17,6 +17,7 @@ table: the Canny gradient magnitude's ``torch.hypot`` (a primitive without an ON
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -113,13 +114,18 @@ def export_program(model: nn.Module, example_inputs: Sequence[Tensor], dynamic: 
     if not dynamic:
         return torch.export.export(model, example_inputs)
     shapes = dynamic_shapes(example_inputs, size_multiple, dynamic_batch)
-    # backed_size_oblivious: size tests that only matter for sizes 0 and 1 (view or copy, broadcasting) are decided
-    # for the general case instead of fixing the example's size; the dims start at 2 multiples, so that holds.
-    # Without it the export of tsgl_tiny takes minutes of symbolic algebra instead of ~15 s.
+    with _size_oblivious(True):
+        return torch.export.export(AnySize(model, size_multiple).eval(), example_inputs, dynamic_shapes=shapes)
+
+
+def _size_oblivious(enabled: bool):
+    """torch's ``backed_size_oblivious`` while tracing with symbolic sizes: size tests that only matter for sizes 0
+    and 1 (view or copy, broadcasting) are decided for the general case instead of fixing the example's size; the
+    dims start at 2 multiples, so that holds. Without it the export of tsgl_tiny takes minutes of symbolic algebra
+    instead of ~15 s."""
     from torch.fx.experimental import _config as symbolic_config
 
-    with symbolic_config.patch(backed_size_oblivious=True):
-        return torch.export.export(AnySize(model, size_multiple).eval(), example_inputs, dynamic_shapes=shapes)
+    return symbolic_config.patch(backed_size_oblivious=True) if enabled else contextlib.nullcontext()
 
 
 #: operators that read tensor values on the host (a scalar, a data-dependent shape): on a GPU each one makes the
@@ -141,17 +147,20 @@ def host_syncs(program: torch.export.ExportedProgram) -> list[str]:
 
 def export_onnx(model: nn.Module, example_inputs: Sequence[Tensor], path: str | os.PathLike,
                 input_names: Sequence[str] | None = None, optimize: bool = True, dynamic: bool = False,
-                size_multiple: int = 64, dynamic_batch: bool = True) -> Path:
+                size_multiple: int = 64, dynamic_batch: bool = True, metadata: dict[str, str] | None = None) -> Path:
     """Writes ``model`` (eval mode) as an ONNX file at ``path`` with the dynamo exporter; returns the path.
     ``optimize=False`` skips onnxscript's graph optimiser (about 3x faster export, a larger graph);
-    ``dynamic``, ``size_multiple`` and ``dynamic_batch`` as :func:`export_program`."""
+    ``dynamic``, ``size_multiple`` and ``dynamic_batch`` as :func:`export_program`; ``metadata``: entries for the
+    file's ``metadata_props``."""
     _require("onnxscript")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     program = export_program(model, example_inputs, True, size_multiple, dynamic_batch) if dynamic else model.eval()
-    onnx_program = torch.onnx.export(program, tuple(example_inputs), dynamo=True, verbose=False, optimize=optimize,
-                                     input_names=list(input_names) if input_names else None,
-                                     custom_translation_table=onnx_translations())
+    with _size_oblivious(dynamic):  # the exporter traces the program again (its decompositions)
+        onnx_program = torch.onnx.export(program, tuple(example_inputs), dynamo=True, verbose=False,
+                                         optimize=optimize, input_names=list(input_names) if input_names else None,
+                                         custom_translation_table=onnx_translations())
+    onnx_program.model.metadata_props.update(metadata or {})
     if dynamic:
         onnx_program.model.metadata_props[SIZE_MULTIPLE_KEY] = str(size_multiple)
         onnx_program.model.metadata_props[MIN_SIZE_KEY] = str(MIN_CELLS * size_multiple)

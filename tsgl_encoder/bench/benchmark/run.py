@@ -18,7 +18,7 @@ from ..data import embedded_dataset, folder_datasets
 from ..machine import machine_line
 from ..masks import FolderMasks, create_mask_generator, folder_eval_sets
 from ..metrics import MetricSuite
-from ..training import Host, LossWeights, TrainConfig, evaluate, train
+from ..training import Host, LossWeights, TrainConfig, evaluate, host_available, train
 from ..training.loop import CHECKPOINT, PREVIOUS
 from .figures import write_curves, write_grid
 from .presets import PRESETS, Preset, eval_sets
@@ -64,11 +64,7 @@ def host_settings(preset: Preset, config: BenchmarkConfig) -> dict[str, tuple[Ho
         if config.hosts and name not in config.hosts:
             continue
         host = setting.host
-        missing = host.requirement_problem()
-        if missing and config.hosts:  # asked for by name
-            raise ValueError(f"host {name!r} {missing}")
-        if missing:
-            print(f"left out host {name!r}: it {missing}")
+        if not host_available(host, named=bool(config.hosts)):
             continue
         problem = host.size_problem(preset.size)
         if problem:

@@ -56,7 +56,7 @@ class SmpUnetHost(Host):
         self.size_multiple = 2**self.depth
 
     def requirement_problem(self) -> str | None:
-        if importlib.util.find_spec("segmentation_models_pytorch") is None:
+        if importlib.util.find_spec("segmentation_models_pytorch") is None:  # the error and note say the rest
             return 'needs segmentation_models_pytorch: pip install "tsgl-encoder[smp]"'
         return None
 

@@ -31,6 +31,7 @@ from ...registry import create_encoder, list_encoders
 from ..hosts import HOSTS, LamaHost, create_host
 from ..machine import machine
 from ..parity import load_official
+from ..training import host_available
 from . import generator, op_profile, parity
 from .gemm import allocator, gemm_rates
 from .report import markdown, plot
@@ -90,7 +91,9 @@ def subjects_of(smoke: bool, presets: list[str] | None, hosts: list[str] | None)
             LamaHost(overrides={"ngf": 8, "n_blocks": 1}), "lama_tiny")
     subjects = tsgl_subjects(list_encoders() if presets is None else presets)
     for name in HOSTS if hosts is None else hosts:
-        subjects += host_subjects(create_host(name))
+        host = create_host(name)
+        if host_available(host, named=hosts is not None):
+            subjects += host_subjects(host)
     return subjects
 
 

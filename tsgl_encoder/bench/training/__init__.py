@@ -2,7 +2,7 @@
 
 from .adversary import Adversary, PatchGANAdversary, frozen
 from .evaluate import evaluate
-from .host import Host, generator_parameters
+from .host import Host, generator_parameters, host_available
 from .loop import TrainConfig, train
 from .spec import Batch, EncoderPart, LossNetworks, LossWeights, Prediction, example_batch
 from .variants import (
@@ -34,6 +34,7 @@ __all__ = [
     "example_batch",
     "frozen",
     "generator_parameters",
+    "host_available",
     "known_variants",
     "parse_variant",
     "train",

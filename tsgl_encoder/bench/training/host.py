@@ -284,6 +284,17 @@ class Host(ABC):
         return None
 
 
+def host_available(host: Host, named: bool) -> bool:
+    """Whether ``host``'s optional packages are installed. When not: ``ValueError`` if the user ``named`` the
+    host, else a printed note and False (a default list of hosts goes on without it)."""
+    missing = host.requirement_problem()
+    if missing and named:
+        raise ValueError(f"host {host.name!r} {missing}")
+    if missing:
+        print(f"left out host {host.name!r}: it {missing}")
+    return not missing
+
+
 def _is_plain(value: object) -> bool:
     if isinstance(value, (list, tuple)):
         return all(_is_plain(v) for v in value)
