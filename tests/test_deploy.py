@@ -88,3 +88,8 @@ def test_the_onnx_example_inpaints_a_photo_without_torch(tmp_path, load_script):
     expected = np.clip(np.rint((expected + 1) * 127.5), 0, 255).astype(np.uint8)
     assert np.abs(result.astype(int) - expected.astype(int)).max() <= 1  # rounding to 8 bits
     assert script.padded_size(*script.session_of(str(path)), 150, 200) == (192, 256)
+    for batch, height, width in ((2, 192, 128), (1, 256, 320)):  # the same file at other batches and sizes
+        image, mask = inputs(batch, height, width)
+        with torch.no_grad():
+            reference = graph(image, mask)
+        assert max_relative_difference(onnxruntime_outputs(path, (image, mask)), [reference]) < ONNX_TOLERANCE

@@ -142,8 +142,9 @@ def test_benchmark_smoke_writes_results_for_both_encoders(tmp_path):
     table = (tmp_path / "results.md").read_text()
     assert "| own |" in table and "| tsgl |" in table and "**tsgl - own**" in table and "30-40%" in table
     results = json.loads((tmp_path / "results.json").read_text())
-    assert set(results["hosts"]) == {"lama", "ctsdg", "mat", "medfe"} and "## ctsdg" in table and "## medfe" in table
-    for host in ("lama", "ctsdg", "mat", "medfe"):
+    assert set(results["hosts"]) == {"lama", "ctsdg", "mat", "medfe", "smp_unet"}
+    assert "## ctsdg" in table and "## medfe" in table and "## smp_unet" in table
+    for host in ("lama", "ctsdg", "mat", "medfe", "smp_unet"):
         assert set(results["hosts"][host]["variants"]) == {"own", "tsgl"}
         assert (tmp_path / f"grid_{host}.png").stat().st_size > 5000 and (tmp_path / f"curves_{host}.png").is_file()
     for host in ("ctsdg", "medfe"):  # CTSDG's projections, MEDFE's InnerCos terms
