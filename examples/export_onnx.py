@@ -6,8 +6,8 @@
 A training checkpoint of the benchmark (any host and variant) is read with its own settings; without one,
 the smoke preset's host is built with TSGL's encoder and random weights (the plumbing only). The file takes
 ``image`` (B, 3, H, W) in [-1, 1] and ``mask`` (B, 1, H, W) with 1 = known and returns the inpainted image
-(``tsgl_encoder.bench.deploy``): any batch and any multiple of the host's size for LaMa and smp_unet, any size
-at batch 1 for CTSDG, a fixed size otherwise. Run it with ``examples/onnx_inpaint.py`` (onnxruntime only).
+(``tsgl_encoder.bench.deploy``): any batch and any multiple of the host's size for LaMa, MEDFE and smp_unet,
+any size at batch 1 for CTSDG, the example's size for MAT. Run it with ``examples/onnx_inpaint.py`` (onnxruntime only).
 """
 
 from __future__ import annotations

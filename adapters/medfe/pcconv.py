@@ -79,7 +79,9 @@ class PartialConv(nn.Module):
         output = torch.where(holes, 0.0, output.to(divisor.dtype) / divisor.masked_fill(holes, 1.0)).to(output.dtype)
         if bias is not None:
             output = torch.where(holes, 0.0, output + bias.view(1, -1, 1, 1))
-        if mask is None and not bool(holes.any()):
+        # no holes without a mask: None, as upstream; an exported graph cannot read the values to decide, so it
+        # returns the all-ones mask, which the next partial conv treats exactly as None
+        if mask is None and not torch.compiler.is_exporting() and not bool(holes.any()):
             return output, None
         return output, (~holes).to(output.dtype).expand_as(output)
 
@@ -178,7 +180,7 @@ class PCconv(nn.Module):
         batch = inputs[0].shape[0]
         both = torch.cat([self.down(texture), self.down(structure)], dim=0)  # one pass for the two groups
         filled = torch.cat([self._stack(stack, both) for stack in (self.cov_3, self.cov_5, self.cov_7)], dim=1)
-        de_fi, st_fi = self.down(filled).split(batch, dim=0)
+        de_fi, st_fi = self.down(filled).unflatten(0, (2, batch)).unbind(0)  # the two groups apart again
         final = self.base(self.fuse(torch.cat([st_fi, de_fi], dim=1)), softmax_over)
         out = [self.up_128(final, tuple(inputs[0].shape[-2:])) + inputs[0],
                self.up_64(final, tuple(inputs[1].shape[-2:])) + inputs[1],

@@ -21,12 +21,12 @@ from .training import Host
 HOST_KEY, CONVENTION_KEY = "tsgl_encoder.host", "tsgl_encoder.convention"
 CONVENTION = "image (B, 3, H, W) in [-1, 1], mask (B, 1, H, W) with 1 = known -> image in [-1, 1], known kept"
 #: hosts whose exported graph takes any height and width (multiples of the host's size, at least two of them);
-#: MAT is built for one resolution, MEDFE's files are exported at their example's size
-ANY_SIZE = frozenset({"lama", "smp_unet", "ctsdg"})
+#: MAT is built for one resolution (its files are fixed to the example's)
+ANY_SIZE = frozenset({"lama", "smp_unet", "ctsdg", "medfe"})
 #: of those, the ones whose graph also takes any batch: CTSDG's attention convolves each image with its own
 #: patches (a convolution with groups = batch, and ONNX's group is a fixed attribute), so its files keep the
 #: example's batch
-ANY_BATCH = frozenset({"lama", "smp_unet"})
+ANY_BATCH = frozenset({"lama", "smp_unet", "medfe"})
 
 
 class InpaintingGraph(nn.Module):
