@@ -61,7 +61,7 @@ PRESETS = {
                            "mat": HostRun(MATHost(overrides=TINY_MAT, discriminator_overrides={"channel_max": 16},
                                                   encoder="tsgl_tiny")),
                            "medfe": HostRun(MEDFEHost(overrides=TINY_MEDFE, encoder="tsgl_tiny")),
-                           "smp_unet": HostRun(SmpUnetHost(encoder="tsgl_tiny"))}),
+                           "smp_unet": HostRun(SmpUnetHost(own="resnet18", encoder="tsgl_tiny"))}),
     # CPU minutes: LaMa only (CTSDG's 52 M and MAT's 60 M parameters do not train in minutes on 2 cores)
     "quick": Preset(size=64, seeds=(0, 1), eval_per_bin=8, losses=_quick_losses(),
                     train=TrainConfig(steps=350, batch_size=8, checkpoint_every=50, log_every=5,
