@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import torch
 
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-optimize", action="store_true",
                         help="skip onnxscript's graph optimiser (about 3x faster export, a larger file)")
     args = parser.parse_args(argv)
+    if args.checkpoint and Path(args.out).resolve() == Path(args.checkpoint).resolve():
+        parser.error(f"--out {args.out!r} is the checkpoint: choose another file")
 
     if args.checkpoint:
         model, host = HOSTS[args.host].from_checkpoint(args.checkpoint)

@@ -75,6 +75,12 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--grid", action="store_true", help="also write masked input | inpainted (*_grid.png)")
     args = parser.parse_args(argv)
 
+    out = Path(args.out)
+    grid = out.with_name(f"{out.stem}_grid.png")
+    for written in (out, grid) if args.grid else (out,):  # never over an input
+        for flag, given in (("model", args.model), ("image", args.image), ("mask", args.mask)):
+            if written.resolve() == Path(given).resolve():
+                parser.error(f"--out would write {str(written)!r} over the {flag} {given!r}: choose another --out")
     photo = np.asarray(Image.open(args.image).convert("RGB"))
     mask = Image.open(args.mask).convert("L")
     if mask.size != (photo.shape[1], photo.shape[0]):
@@ -82,12 +88,11 @@ def main(argv: list[str] | None = None) -> Path:
     white = np.asarray(mask) >= 128
     hole = white if args.mask_polarity == "hole-white" else ~white
     result = inpaint(args.model, photo, hole)
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(result).save(out)
     if args.grid:
         masked = np.where(hole[..., None], 255, photo).astype(np.uint8)
-        Image.fromarray(np.concatenate([masked, result], axis=1)).save(out.with_name(f"{out.stem}_grid.png"))
+        Image.fromarray(np.concatenate([masked, result], axis=1)).save(grid)
     print(f"wrote {out} ({photo.shape[1]}x{photo.shape[0]}, {int(hole.sum())} hole pixels)")
     return out
 

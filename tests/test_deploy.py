@@ -89,6 +89,13 @@ def test_the_onnx_example_inpaints_a_photo_without_torch(tmp_path, load_script):
                 f"{str(tmp_path / 'mask.png')!r}, '--out', {str(out)!r}, '--grid']; "
                 f"runpy.run_path({str(ROOT / 'examples' / 'onnx_inpaint.py')!r}, run_name='__main__')")
     subprocess.run([sys.executable, "-c", no_torch], check=True, cwd=tmp_path, capture_output=True)
+    before = {name: (tmp_path / name).read_bytes() for name in ("photo.png", "mask.png")}
+    for target in before:  # never over an input
+        command = [sys.executable, str(ROOT / "examples" / "onnx_inpaint.py"), str(path), str(tmp_path / "photo.png"),
+                   str(tmp_path / "mask.png"), "--out", str(tmp_path / target)]
+        over = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+        assert over.returncode == 2 and "over the" in over.stderr, target
+    assert all((tmp_path / name).read_bytes() == data for name, data in before.items())
     result = np.asarray(Image.open(out))
     assert result.shape == photo.shape and (tmp_path / "inpainted_grid.png").is_file()
     assert np.array_equal(result[~hole], photo[~hole])  # known pixels kept
