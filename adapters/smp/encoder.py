@@ -148,4 +148,4 @@ def register_encoders() -> list[str]:
     return list(SMP_PRESETS)
 
 
-__all__ = ["DEPTHS", "IN_CHANNELS", "SMP_PRESETS", "TSGLSmpEncoder", "register_encoders"]
+__all__ = ["DEPTHS", "IN_CHANNELS", "SMP_PRESETS", "LocalWeightsOnly", "TSGLSmpEncoder", "register_encoders"]

@@ -83,9 +83,6 @@ class SmpUnetHost(Host):
     def swap_encoder(self, model: nn.Module, overrides: dict | None = None) -> nn.Module:
         return model if _smp().is_tsgl(model) else _smp().replace_encoder(model, self.encoder, **(overrides or {}))
 
-    def _structure_channels(self) -> tuple[int, ...]:
-        return get_config(self.encoder).with_scales(self.depth - 1).structure_channels
-
     def add_edge_head(self, model: nn.Module) -> nn.Module:
         """TSGL's edge head on ``S_K``; for the own encoder (``own_edge``) the same head behind a 1x1 projection
         of its level at ``S_K``'s reduction."""
@@ -94,7 +91,7 @@ class SmpUnetHost(Host):
         if _smp().is_tsgl(model):
             model.edge_head = StructureEdgeHead(model.encoder.tsgl.config.structure_channels)
             return model
-        structure = self._structure_channels()
+        structure = get_config(self.encoder).with_scales(self.depth - 1).structure_channels
         model.edge_head = ProjectedEdgeHead(model.encoder.out_channels[len(structure)], structure)
         return model
 
@@ -110,7 +107,7 @@ class SmpUnetHost(Host):
             return Prediction(output)
         if isinstance(head, StructureEdgeHead):
             return Prediction(output, head(features.structure[-1], features.structure_mask))
-        return Prediction(output, head(levels[len(self._structure_channels())], mask))
+        return Prediction(output, head(levels[head.reduction.bit_length() - 1], mask))  # the level at 2**K
 
     def encoder_parameters(self, model: nn.Module) -> int:
         return _smp().parameters_by_part(model)["encoder"]
